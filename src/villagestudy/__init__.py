@@ -1,0 +1,23 @@
+"""villagestudy: compare villages and communities on land, collective income and governance.
+
+Examples
+--------
+>>> import villagestudy as vs
+>>> study = vs.load_study("data/sample")          # doctest: +SKIP
+>>> table = vs.compute_indicators(study)          # doctest: +SKIP
+"""
+from ._version import __version__
+from .errors import Problem, StudyError
+from .io import load_study
+from .settings import Settings
+from .study import Study
+
+
+def compute_indicators(study, year=None, **settings):
+    """See :func:`villagestudy.metrics.compute_indicators`."""
+    from .metrics import compute_indicators as _compute
+
+    return _compute(study, year=year, **settings)
+
+
+__all__ = ["__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]

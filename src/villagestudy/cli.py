@@ -1,0 +1,211 @@
+"""The ``villagestudy`` command line.
+
+Every subcommand reports bad input as a list of problems on stderr with exit
+code 2 and no traceback (set ``VILLAGESTUDY_DEBUG=1`` to see one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ._version import __version__
+from .errors import StudyError, UsageError
+
+SAMPLE_STUDY = Path(__file__).resolve().parents[2] / "data" / "sample"
+
+
+def _default_study() -> Path:
+    return SAMPLE_STUDY
+
+
+def _year(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a year such as 2023") from None
+
+
+def cmd_validate(args) -> int:
+    from . import load_study
+
+    study = load_study(args.study)
+    s = study.summary()
+    years = s["years"]
+    print(f"Study '{s['name']}' is valid.")
+    print(f"  towns:     {s['towns']}")
+    print(f"  villages:  {s['villages']}")
+    print(f"  parcels:   {s['parcels']}")
+    print(f"  years:     {years[0]}-{years[-1]}" if years else "  years:     (no income or governance data)")
+    print(f"  tables:    {', '.join(s['optional tables']) or '(only towns and villages)'}")
+    print(f"  CRS:       {s['crs'] or '(none: no geometries)'}")
+    print(f"  data fingerprint: {s['fingerprint']}")
+    if study.notes:
+        print(f"\n{len(study.notes)} warning(s):")
+        for w in study.notes:
+            print(f"  - {w}")
+    return 0
+
+
+def cmd_synth(args) -> int:
+    from .synth import parse_years, write_synthetic_study
+
+    try:
+        years = parse_years(args.years)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = write_synthetic_study(args.out, towns=args.towns, villages_per_town=args.villages_per_town,
+                                parcels_per_village=args.parcels_per_village, years=years, seed=args.seed,
+                                parcel_format=args.parcel_format)
+    print(f"Wrote a synthetic study to {out}")
+    return 0
+
+
+def cmd_indicators(args) -> int:
+    import pandas as pd
+
+    from . import catalog
+
+    frame = catalog.as_frame(lang=args.lang)
+    if args.out:
+        from ._atomic import write_table
+
+        write_table(frame, args.out, index=False)
+        print(f"Wrote {len(frame)} indicators to {args.out}")
+        return 0
+    with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
+        cols = ["id", "pillar", f"name_{args.lang}", f"unit_{args.lang}", "direction", "standard"]
+        print(frame[cols].fillna("").to_string(index=False))
+    return 0
+
+
+def _study_with_overrides(args):
+    from . import load_study
+
+    overrides = {}
+    for item in getattr(args, "set", None) or []:
+        key, _, value = item.partition("=")
+        if not _:
+            raise UsageError(f"--set needs KEY=VALUE, got '{item}'")
+        overrides[key.strip()] = _parse_value(value.strip())
+    try:
+        return load_study(args.study, **overrides)
+    except KeyError as e:
+        raise UsageError(str(e).strip('"')) from None
+
+
+def _parse_value(text: str):
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    if text.lower() in ("none", "null", ""):
+        return None
+    return text
+
+
+def cmd_metrics(args) -> int:
+    from . import compute_indicators
+
+    study = _study_with_overrides(args)
+    table = compute_indicators(study, year=args.year)
+    if args.out:
+        from ._atomic import write_table
+
+        write_table(table, args.out)
+        print(f"Wrote {len(table)} villages x {table.shape[1] - 2} indicators to {args.out}", file=sys.stderr)
+    else:
+        table.to_csv(sys.stdout)
+    notes = table.attrs.get("notes")
+    if notes is not None and len(notes) and args.out:
+        summary = notes.groupby("note").size().sort_values(ascending=False)
+        print(f"{len(notes)} note(s) on missing values, e.g.:", file=sys.stderr)
+        for text, n in summary.head(8).items():
+            print(f"  - {text} ({n}x)", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="villagestudy",
+        description="Compare villages and communities (村/社区) within towns (镇/街道) on land fragmentation, "
+                    "collective income and governance. Start with `villagestudy validate data/sample`.",
+    )
+    p.add_argument("--version", action="version", version=f"villagestudy {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("validate", help="check a study folder and summarise it",
+                       description="Load a study folder, list every problem (file, row, column) or print a summary. "
+                                   "Exit 0 when valid, 2 when there are problems.")
+    s.add_argument("study", type=Path, help="the study folder (see README: study format)")
+    s.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("synth", help="write a synthetic (fictional) study",
+                       description="Write a complete synthetic study folder of the data contract, deterministic "
+                                   "for a seed. Names and figures are fictional.")
+    s.add_argument("out", type=Path, help="folder to write")
+    s.add_argument("--towns", type=int, default=4, help="number of towns (default 4)")
+    s.add_argument("--villages-per-town", type=int, default=None, help="villages per town (default 8 to 15)")
+    s.add_argument("--parcels-per-village", type=int, default=150, help="parcels per village (default 150)")
+    s.add_argument("--years", default="2019-2023", help="year range, e.g. 2019-2023")
+    s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    s.add_argument("--parcel-format", choices=["gpkg", "parquet"], default="gpkg",
+                   help="file format of the parcels (default gpkg)")
+    s.set_defaults(func=cmd_synth)
+
+    s = sub.add_parser("indicators", help="print the indicator catalog",
+                       description="Print the indicator catalog: id, pillar, name, unit, direction, standard.")
+    s.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of names (default zh)")
+    s.add_argument("--out", type=Path, help="write the full catalog to a CSV/XLSX file instead")
+    s.set_defaults(func=cmd_indicators)
+
+    s = sub.add_parser("metrics", help="compute the indicator table",
+                       description="Compute every indicator for every village: village_id, village_name, town_id, "
+                                   "then one column per indicator id. CSV to stdout, or CSV/Parquet with --out.")
+    s.add_argument("study", type=Path, help="the study folder")
+    s.add_argument("--year", type=_year, help="year of income and governance indicators (default: the study's)")
+    s.add_argument("--out", type=Path, help="output file (.csv or .parquet)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a study setting or standard, e.g. --set weak_total_yuan=200000")
+    s.set_defaults(func=cmd_metrics)
+
+    from . import cli_more
+
+    cli_more.add_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    debug = bool(os.environ.get("VILLAGESTUDY_DEBUG"))
+    try:
+        return int(args.func(args) or 0)
+    except StudyError as e:
+        print(e.format(), file=sys.stderr)
+        if e.warnings:
+            print(f"\nand {len(e.warnings)} warning(s):", file=sys.stderr)
+            for w in e.warnings[:30]:
+                print(f"  - {w}", file=sys.stderr)
+        return 2
+    except UsageError as e:
+        print(f"villagestudy: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # an unexpected failure: a short message, the traceback only on request
+        if debug:
+            raise
+        print(f"villagestudy: unexpected error: {type(e).__name__}: {e}\n"
+              "(set VILLAGESTUDY_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

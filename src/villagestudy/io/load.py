@@ -1,0 +1,235 @@
+"""``load_study``: a study folder in, a validated canonical :class:`Study` out."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from ..errors import ProblemList, StudyError
+from ..schema import TABLES
+from ..settings import M2_PER_MU, SETTING_ALIASES, Settings
+from ..study import TABLE_NAMES, Study
+from ..validate import canonical_table, check_geometry, check_references, repair_stripped_zeros
+from .readers import ROW, RawTable, read_geo_table, read_text_table, read_xlsx_table
+
+# preferred file per table, in order; a folder with several uses the first and says so
+FILE_CANDIDATES: dict[str, list[tuple[str, str | None]]] = {
+    "towns": [("towns.csv", None), ("towns.xlsx", None)],
+    "villages": [("villages.csv", None), ("villages.xlsx", None)],
+    "boundaries": [("boundaries.gpkg", "villages"), ("boundaries.parquet", None)],
+    "parcels": [("parcels.gpkg", "parcels"), ("parcels.parquet", None), ("parcels.csv", None), ("parcels.xlsx", None)],
+    "parks": [("parks.gpkg", "parks"), ("parks.parquet", None), ("parks.csv", None), ("parks.xlsx", None)],
+    "grids": [("grids.gpkg", "grids"), ("grids.parquet", None), ("grids.csv", None), ("grids.xlsx", None)],
+    "income": [("income.csv", None), ("income.xlsx", None), ("income.parquet", None)],
+    "governance": [("governance.csv", None), ("governance.xlsx", None), ("governance.parquet", None)],
+}
+# headers that identify each table when searching for its header row
+_EXPECTED_EXTRA = {"parcels": {"area"}, "parks": {"land_area"}, "income": {"amount", "business", "contracting",
+                   "investment", "subsidy", "other"}}
+
+
+def find_table_file(folder: Path, table: str, problems: ProblemList | None = None) -> tuple[Path, str | None] | None:
+    found = [(folder / name, layer) for name, layer in FILE_CANDIDATES[table] if (folder / name).exists()]
+    if not found:
+        return None
+    if len(found) > 1 and problems is not None:
+        problems.warning(found[0][0].name, f"several files for table '{table}' "
+                         f"({', '.join(p.name for p, _ in found)}); using {found[0][0].name}")
+    return found[0]
+
+
+def read_settings(folder: Path, problems: ProblemList) -> Settings:
+    """Read ``study.toml`` (optional) into :class:`Settings`."""
+    path = folder / "study.toml"
+    if not path.exists():
+        return Settings(name=folder.name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        problems.error("study.toml", f"cannot be read: {e}", expected="valid TOML in UTF-8")
+        return Settings(name=folder.name)
+    flat: dict = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key in ("standards", "indicators", "settings", "land", "income", "governance"):
+            flat.update(value)
+        elif isinstance(value, dict) and key == "index":
+            flat["index_options"] = {k: v for k, v in value.items() if k != "weights"}
+            if "weights" in value:
+                flat["weights"] = value["weights"]
+        else:
+            flat[key] = value
+    known = set(Settings.__dataclass_fields__)
+    changes, extra = {"name": folder.name}, {}
+    for key, value in flat.items():
+        canon = SETTING_ALIASES.get(key, key)
+        if canon in known:
+            changes[canon] = value
+        else:
+            extra[key] = value
+            problems.warning("study.toml", f"unknown setting '{key}' ignored")
+    for unit_key, choices in (("area_unit", ("mu", "ha", "m2")), ("money_unit", ("yuan", "wan_yuan"))):
+        if unit_key in changes and changes[unit_key] not in choices:
+            problems.error("study.toml", "unknown unit", column=unit_key, value=changes[unit_key],
+                           expected=" or ".join(choices))
+            changes.pop(unit_key)
+    for num_key in ("block_tolerance_m", "block_min_mu", "weak_total_yuan", "weak_operating_yuan",
+                    "social_workers_per_10k_min", "grid_part_time_max", "office_area_standard_m2"):
+        if num_key in changes and not isinstance(changes[num_key], (int, float)):
+            problems.error("study.toml", "not a number", column=num_key, value=changes[num_key], expected="a number")
+            changes.pop(num_key)
+    if "farmland_uses" in changes and isinstance(changes["farmland_uses"], str):
+        changes["farmland_uses"] = [changes["farmland_uses"]]
+    changes["extra"] = extra
+    if changes.get("crs"):
+        _check_study_crs(str(changes["crs"]), problems)
+    return Settings().replace(**changes)
+
+
+def _check_study_crs(crs: str, problems: ProblemList) -> None:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        c = CRS.from_user_input(crs)
+    except CRSError:
+        problems.error("study.toml", "unknown CRS", column="crs", value=crs,
+                       expected="a projected CRS such as EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E)")
+        return
+    if not c.is_projected:
+        problems.error("study.toml", "the CRS is geographic (degrees); areas need metres", column="crs",
+                       value=crs, expected="a projected CRS such as EPSG:4547")
+
+
+def _read_raw(folder: Path, table: str, problems: ProblemList) -> RawTable | None:
+    hit = find_table_file(folder, table, problems)
+    if hit is None:
+        return None
+    path, layer = hit
+    expected = set(TABLES[table].names) | {"village_id"} | _EXPECTED_EXTRA.get(table, set())
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_text_table(path, expected, problems)
+    if suffix == ".xlsx":
+        return read_xlsx_table(path, expected, problems)
+    return read_geo_table(path, layer, problems)
+
+
+def _geo_to_study_crs(frame, file: str, crs: str | None, problems: ProblemList):
+    """Reproject a GeoDataFrame to the study CRS; report missing or geographic CRS."""
+    if frame.crs is None:
+        problems.error(file, "the layer has no CRS", column="geometry",
+                       expected="a CRS set on the layer (e.g. EPSG:4547)")
+        return frame, crs
+    if crs is None:
+        if frame.crs.is_geographic:
+            problems.error(file, f"the layer's CRS ({frame.crs.to_string()}) is geographic (degrees) and "
+                           "study.toml sets no projected CRS; areas need metres", column="geometry",
+                           expected="crs = \"EPSG:4547\" (or another projected CRS) in study.toml")
+            return frame, crs
+        return frame, frame.crs.to_string()
+    if not frame.crs.equals(crs):
+        frame = frame.to_crs(crs)
+    return frame, crs
+
+
+def load_study(path: str | Path, **overrides) -> Study:
+    """Load and validate a study folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        The study folder (see the README's study format).
+    **overrides
+        Settings that replace those of ``study.toml`` (e.g. ``year=2022``).
+
+    Returns
+    -------
+    Study
+        Every table in canonical names, types and units (areas in mu, money in
+        yuan, ids as strings, geometries in the study's projected CRS).
+
+    Raises
+    ------
+    StudyError
+        With every problem found (file, row, column, value, what was expected).
+
+    Examples
+    --------
+    >>> import villagestudy as vs
+    >>> study = vs.load_study("data/sample")  # doctest: +SKIP
+    """
+    folder = Path(path)
+    problems = ProblemList()
+    if not folder.is_dir():
+        problems.error(str(folder), "no such study folder", expected="a folder with towns.csv and villages.csv")
+        problems.raise_if_errors()
+    settings = read_settings(folder, problems)
+    if overrides:
+        settings = settings.replace(**overrides)
+    crs = settings.crs
+    tables: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for name in TABLE_NAMES:
+        spec = TABLES[name]
+        raw = _read_raw(folder, name, problems)
+        if raw is None:
+            if spec.required_file and find_table_file(folder, name) is None:
+                options = " or ".join(n for n, _ in FILE_CANDIDATES[name])
+                problems.error(options.split(" or ")[0], "required file is missing", expected=options)
+            continue
+        files[name] = raw.file
+        frame = raw.frame
+        is_geo = isinstance(frame, gpd.GeoDataFrame)
+        if is_geo:
+            frame, crs = _geo_to_study_crs(frame, raw.file, crs, problems)
+            raw.frame = frame
+        canon = canonical_table(raw, spec, settings, problems)
+        if canon is None:
+            continue
+        if is_geo:
+            check_geometry(canon, spec.key[0], raw.file, problems)
+            canon = _fill_areas_from_geometry(canon, name)
+        if name == "parcels" and "area_mu" not in canon:
+            problems.error(raw.file, "parcels without geometry need an area column", column="area",
+                           expected="a column 'area' (or 面积(亩))")
+        tables[name] = canon
+    repair_stripped_zeros(tables, files, problems)
+    check_references(tables, files, problems)
+    _warn_missing_data(tables, files, problems)
+    problems.raise_if_errors()
+    for name, frame in tables.items():
+        tables[name] = frame.drop(columns=[ROW])
+        if isinstance(frame, gpd.GeoDataFrame):
+            tables[name] = gpd.GeoDataFrame(tables[name], geometry="geometry", crs=frame.crs)
+    return Study(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
+                 sources=files, **tables)
+
+
+def _fill_areas_from_geometry(frame: gpd.GeoDataFrame, table: str) -> gpd.GeoDataFrame:
+    target = {"parcels": "area_mu", "parks": "land_area_mu"}.get(table)
+    if target is None or frame.crs is None or frame.crs.is_geographic:
+        return frame
+    geo_area = frame.geometry.area / M2_PER_MU
+    if target not in frame:
+        frame[target] = geo_area
+    else:
+        frame[target] = frame[target].fillna(geo_area)
+    return frame
+
+
+def _warn_missing_data(tables: dict, files: dict, problems: ProblemList) -> None:
+    villages = tables.get("villages")
+    if villages is None or "village_id" not in villages:
+        return
+    for name in ("parcels", "income", "governance"):
+        t = tables.get(name)
+        if t is None or "village_id" not in t:
+            continue
+        lacking = villages.loc[~villages["village_id"].isin(set(t["village_id"]))]
+        for _, row in lacking.head(20).iterrows():
+            problems.warning(files[name], f"village {row['village_id']} ({row.get('village_name', '')}) "
+                             f"has no rows in this table", row=int(row[ROW]) if ROW in row else None)
+        if len(lacking) > 20:
+            problems.warning(files[name], f"... and {len(lacking) - 20} more villages with no rows")

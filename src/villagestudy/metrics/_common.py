@@ -1,0 +1,44 @@
+"""Small shared helpers of the metric modules."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+def safe_divide(numerator, denominator, name: str | None = None) -> pd.Series:
+    """``numerator / denominator`` with NaN (never inf) where the denominator is 0 or missing.
+
+    Examples
+    --------
+    >>> safe_divide(pd.Series([1.0, 2.0]), pd.Series([2.0, 0.0])).tolist()
+    [0.5, nan]
+    """
+    num = pd.Series(numerator, dtype="float64") if not isinstance(numerator, pd.Series) else numerator.astype("float64")
+    den = pd.Series(denominator, dtype="float64") if not isinstance(denominator, pd.Series) else denominator.astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = num / den.where(den != 0)
+    out = out.where(np.isfinite(out))
+    if name is not None:
+        out = out.rename(name)
+    return out
+
+
+@dataclass
+class Notes:
+    """Why indicators are missing: (indicator id or '*', village id or None, message)."""
+
+    items: list[tuple[str, str | None, str]] = field(default_factory=list)
+
+    def add(self, indicator: str, message: str, village_id: str | None = None) -> None:
+        self.items.append((indicator, village_id, message))
+
+    def for_indicator(self, indicator: str) -> list[str]:
+        return [m for i, _, m in self.items if i == indicator]
+
+    def as_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.items, columns=["indicator", "village_id", "note"])
+
+    def __len__(self) -> int:
+        return len(self.items)

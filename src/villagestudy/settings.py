@@ -1,0 +1,129 @@
+"""Study settings and the standards indicators are compared with: one place.
+
+Every setting has a default, a unit and a source. A study overrides them in
+``study.toml`` (top level, or in a ``[standards]`` / ``[indicators]`` table), and
+any caller can override them again with :meth:`Settings.replace`, so that a
+consultation can ask "what if the weak-village threshold were 200,000 yuan?".
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+AREA_UNITS = {"mu": 1.0, "ha": 15.0, "m2": 1.0 / (10000.0 / 15.0)}
+"""Factor that converts one unit of area into mu (1 mu = 10,000/15 m2 = 666.67 m2)."""
+
+M2_PER_MU = 10000.0 / 15.0
+MONEY_UNITS = {"yuan": 1.0, "wan_yuan": 10000.0}
+"""Factor that converts one unit of money into yuan (1 万元 = 10,000 yuan)."""
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A published standard an indicator is compared with."""
+
+    key: str
+    default: float | None
+    unit: str
+    label_zh: str
+    label_en: str
+    source: str
+
+
+STANDARDS: dict[str, Standard] = {
+    s.key: s
+    for s in [
+        Standard(
+            "weak_total_yuan", 100_000, "yuan",
+            "消薄标准：村集体年收入不低于", "Weak-village standard: collective income at least",
+            "Lishui 消薄 standard (DOMAIN.md, seed 002); Zhejiang later raised it to 200,000",
+        ),
+        Standard(
+            "weak_operating_yuan", 50_000, "yuan",
+            "消薄标准：经营性收入不低于", "Weak-village standard: operating income at least",
+            "Lishui 消薄 standard (DOMAIN.md, seed 002); Zhejiang later raised it to 100,000",
+        ),
+        Standard(
+            "social_workers_per_10k_min", 18, "per 10,000 residents",
+            "每万城镇常住人口社工数不少于", "Social workers per 10,000 residents at least",
+            "Provincial standard quoted in seed 001 (Longquan)",
+        ),
+        Standard(
+            "grid_part_time_max", 0.5, "share",
+            "网格员兼职比例不超过", "Part-time share of grid posts at most",
+            "Seed 001 recommends 1/3 to 1/2 (observed 78.6%)",
+        ),
+        Standard(
+            "office_area_standard_m2", None, "m2",
+            "办公用房面积不少于", "Office space at least",
+            "Provincial standard referred to in seed 001 (19 of 28 communities miss it); set per study",
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings of one study (``study.toml``) with their defaults."""
+
+    name: str = "study"
+    crs: str | None = None
+    area_unit: str = "mu"
+    money_unit: str = "yuan"
+    year: int | None = None
+    synthetic: bool = False
+    description: str = ""
+    # land
+    farmland_uses: tuple[str, ...] = ("arable",)
+    block_tolerance_m: float = 1.0
+    block_min_mu: float = 50.0
+    old_before_year: int = 2000
+    # standards (see STANDARDS for sources)
+    weak_total_yuan: float = 100_000
+    weak_operating_yuan: float = 50_000
+    social_workers_per_10k_min: float = 18
+    grid_part_time_max: float = 0.5
+    office_area_standard_m2: float | None = None
+    # composite index
+    weights: dict[str, float] = field(default_factory=dict)
+    index_options: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """Return a copy with some settings changed (unknown names raise)."""
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise KeyError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        if "farmland_uses" in changes and changes["farmland_uses"] is not None:
+            changes["farmland_uses"] = tuple(changes["farmland_uses"])
+        return dataclasses.replace(self, **changes)
+
+    def standards(self) -> dict[str, float | None]:
+        """The standards in force, by key."""
+        return {k: getattr(self, k) for k in STANDARDS}
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["farmland_uses"] = list(self.farmland_uses)
+        return d
+
+
+# Names accepted in study.toml for settings, beside the canonical ones.
+SETTING_ALIASES: dict[str, str] = {
+    "default_year": "year",
+    "weak_total_threshold_yuan": "weak_total_yuan",
+    "weak_income_total_yuan": "weak_total_yuan",
+    "weak_village_total_yuan": "weak_total_yuan",
+    "xiaobo_total_yuan": "weak_total_yuan",
+    "weak_operating_threshold_yuan": "weak_operating_yuan",
+    "weak_income_operating_yuan": "weak_operating_yuan",
+    "weak_village_operating_yuan": "weak_operating_yuan",
+    "xiaobo_operating_yuan": "weak_operating_yuan",
+    "social_workers_per_10k": "social_workers_per_10k_min",
+    "social_workers_standard": "social_workers_per_10k_min",
+    "grid_part_time_share_max": "grid_part_time_max",
+    "office_area_standard": "office_area_standard_m2",
+    "office_area_min_m2": "office_area_standard_m2",
+}
