@@ -11,6 +11,7 @@ from .errors import Problem, StudyError
 from .io import load_study
 from .settings import Settings
 from .study import Study
+from . import catalog, reports  # noqa: E402  (vs.catalog, vs.reports.TownReport in notebooks)
 
 
 def compute_indicators(study, year=None, **settings):
@@ -20,4 +21,4 @@ def compute_indicators(study, year=None, **settings):
     return _compute(study, year=year, **settings)
 
 
-__all__ = ["__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]
+__all__ = ["catalog", "reports", "__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]

@@ -1,0 +1,331 @@
+"""The content of a town report, section by section.
+
+The report notebook is presentation only: it builds a :class:`TownReport` from
+its parameters and calls one method per section. Each section says plainly what
+is missing when the study lacks the data for it, instead of failing.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import warnings
+
+import pandas as pd
+
+from .. import catalog
+from .._version import __version__
+from ..i18n import register, t
+from ..settings import STANDARDS
+from .display import HTMLText, heading, note, report_mode, show, table_html
+
+register({
+    "rep_title": {"zh": "{town}村（社区）比较报告", "en": "{town}: comparing villages and communities"},
+    "rep_year": {"zh": "数据年份：{year}", "en": "Data year: {year}"},
+    "rep_overview": {"zh": "一、概况", "en": "1. At a glance"},
+    "rep_land": {"zh": "二、土地碎片化与村级工业园", "en": "2. Land fragmentation and village industrial parks"},
+    "rep_income": {"zh": "三、村集体经济收入构成", "en": "3. Income of the village collective economy"},
+    "rep_governance": {"zh": "四、基层治理", "en": "4. Governance"},
+    "rep_ranking": {"zh": "五、综合排名及其不确定性", "en": "5. Composite ranking and its uncertainty"},
+    "rep_stats": {"zh": "六、统计分析", "en": "6. Statistical analysis"},
+    "rep_methods": {"zh": "附录：指标定义与方法", "en": "Appendix: definitions and methods"},
+    "rep_glance": {"zh": "本镇（街道）共有 {n} 个村（社区），户籍人口 {reg}，常住人口 {res}，{hh} 户。",
+                   "en": "{n} villages and communities; registered population {reg}, residents {res}, {hh} households."},
+    "rep_missing_list": {"zh": "未达标情况", "en": "Who misses which standard"},
+    "rep_none_missing": {"zh": "所有村（社区）均达到现行标准（无数据者除外）。",
+                         "en": "Every village meets the standards in force (where data exist)."},
+    "rep_no_table": {"zh": "本研究没有“{table}”数据，本节从略。", "en": "The study has no {table} data: section left out."},
+    "rep_no_geometry": {"zh": "地块没有空间数据，无法绘制地块与连片图，相关指标为空。",
+                        "en": "Parcels have no geometry: no parcel or block maps, and the geometric indicators are missing."},
+    "rep_no_boundaries": {"zh": "没有村界数据，无法绘制村域地图。", "en": "No village boundaries: no village maps."},
+    "rep_most_fragmented": {"zh": "地块最破碎的村：{name}（按承包户着色，再按连片区着色）",
+                            "en": "Most fragmented village: {name} (coloured by household, then by block)"},
+    "rep_weak_named": {"zh": "按消薄标准（总收入不低于 {total} 元且经营性收入不低于 {op} 元），薄弱村：{names}",
+                       "en": "Weak villages by the 消薄 standard (total at least {total} yuan and operating income at least {op} yuan): {names}"},
+    "rep_no_weak": {"zh": "按消薄标准（总收入不低于 {total} 元且经营性收入不低于 {op} 元），本镇没有薄弱村。",
+                    "en": "No weak village by the 消薄 standard (total at least {total} yuan and operating income at least {op} yuan)."},
+    "rep_grid_of": {"zh": "网格与微网格：{name}", "en": "Grids and micro-grids: {name}"},
+    "rep_rank_note": {"zh": "得分按全研究区（{n} 个村社区）统一标准化计算；区间为蒙特卡洛（{runs} 次）下名次的 5%–95% 分位。",
+                      "en": "Scores are normalised over the whole study ({n} villages); intervals are the 5th-95th percentile ranks over {runs} Monte Carlo runs."},
+    "rep_index_notes": {"zh": "指数说明", "en": "Notes on the index"},
+    "rep_stats_intro": {"zh": "以全研究区村（社区）为样本，镇（街道）固定效应、按镇聚类的稳健标准误（少量聚类时用 t 分布）。",
+                        "en": "All villages of the study; town fixed effects with town-clustered standard errors (t-based with few clusters)."},
+    "rep_stats_refused": {"zh": "数据不足，未拟合：{reason}", "en": "Not fitted, too little data: {reason}"},
+    "rep_provenance": {"zh": "生成信息", "en": "Provenance"},
+    "rep_synthetic": {"zh": "注意：本研究数据为虚构的合成数据，仅用于演示。",
+                      "en": "Note: the data of this study are synthetic (fictional), for demonstration only."},
+    "rep_col_indicator": {"zh": "指标", "en": "Indicator"},
+    "rep_col_unit": {"zh": "单位", "en": "Unit"},
+    "rep_col_formula": {"zh": "定义", "en": "Definition"},
+    "rep_col_standard": {"zh": "标准（现行值）", "en": "Standard (in force)"},
+    "rep_col_source": {"zh": "来源", "en": "Source"},
+    "rep_col_village": {"zh": "村（社区）", "en": "Village"},
+    "rep_col_missed": {"zh": "未达到的标准", "en": "Standards missed"},
+    "rep_land_ranked": {"zh": "土地指标排名", "en": "Land indicators ranked"},
+})
+
+TABLE_NAMES = {"parcels": {"zh": "地块", "en": "parcels"}, "parks": {"zh": "村级工业园", "en": "industrial parks"},
+               "income": {"zh": "集体经济收入", "en": "income"}, "governance": {"zh": "基层治理", "en": "governance"},
+               "grids": {"zh": "网格", "en": "grids"}, "boundaries": {"zh": "村界", "en": "village boundaries"}}
+
+
+class TownReport:
+    """Everything a town report shows, computed once from the notebook's parameters.
+
+    Parameters
+    ----------
+    study_path : str
+        The study folder.
+    town_id : str
+        The town; empty for the study's first town.
+    year : int
+        Report year; 0 or None for the study's default year.
+    lang : {"zh", "en"}
+    weights, standards : dict
+        Index weights (pillars or indicators) and overrides of standards
+        (settings keys such as ``weak_total_yuan``).
+    normalise, aggregate : str
+        Index methods (see :func:`villagestudy.ranking.rank_villages`).
+    uncertainty_runs : int
+        Monte Carlo runs for rank intervals (0 for none).
+    report_mode : bool
+        True in batch reports (figures rendered for offline HTML).
+    """
+
+    def __init__(self, study_path: str, town_id: str = "", year: int | None = 0, lang: str = "zh",
+                 weights: dict | None = None, standards: dict | None = None, normalise: str = "minmax",
+                 aggregate: str = "arithmetic", uncertainty_runs: int = 500, report_mode: bool = False):
+        from .. import compute_indicators, load_study
+        from ..ranking import rank_villages
+
+        report_mode_set(report_mode)
+        self.lang = "en" if str(lang).startswith("en") else "zh"
+        study = load_study(study_path)
+        if standards:
+            unknown = sorted(set(standards) - set(STANDARDS))
+            if unknown:
+                raise ValueError(f"unknown standard(s) {', '.join(unknown)}; known: {', '.join(STANDARDS)}")
+            study = study.with_settings(**standards)
+        self.study = study
+        self.town_id = str(town_id) if town_id else study.town_ids()[0]
+        if self.town_id not in study.town_ids():
+            raise ValueError(f"unknown town {self.town_id!r}; the study has {', '.join(study.town_ids())}")
+        self.year = int(year) if year else study.default_year
+        self.parameters = {"town_id": self.town_id, "year": self.year, "lang": self.lang, "weights": weights or {},
+                           "standards": standards or {}, "normalise": normalise, "aggregate": aggregate,
+                           "uncertainty_runs": uncertainty_runs}
+        self.table = compute_indicators(study, year=self.year)
+        self.town = study.for_towns(self.town_id)
+        self.town_table = self.table[self.table["town_id"] == self.town_id]
+        options = dict(study.settings.index_options)
+        if study.settings.weights:
+            options["weights"] = dict(study.settings.weights)
+        self.ranks = rank_villages(self.table, weights=weights, normalise=normalise, aggregate=aggregate,
+                                     uncertainty={"n": uncertainty_runs, "seed": 0} if uncertainty_runs else False,
+                                     options=options)
+        self.made = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+    # ---------------------------------------------------------------- helpers
+    def _t(self, key: str, **fields) -> str:
+        return t(key, self.lang, **fields)
+
+    def _missing(self, table: str) -> None:
+        show(note(self._t("rep_no_table", table=TABLE_NAMES[table][self.lang])))
+
+    def _name(self, village_id: str) -> str:
+        return str(self.table.loc[village_id, "village_name"])
+
+    # --------------------------------------------------------------- sections
+    def title(self) -> None:
+        show(heading(self._t("rep_title", town=self.study.town_name(self.town_id)), 1))
+        if self.year:
+            show(HTMLText(f"<p>{html.escape(self._t('rep_year', year=self.year))}</p>"))
+        self.provenance()
+
+    def provenance(self) -> None:
+        rows = {
+            "study": self.study.settings.name, "data fingerprint": self.study.fingerprint,
+            "package version": __version__, "parameters": json.dumps(self.parameters, ensure_ascii=False,
+                                                                     sort_keys=True),
+            "made": self.made,
+        }
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>"
+                       for k, v in rows.items())
+        synthetic = (f'<p class="vs-note">{html.escape(self._t("rep_synthetic"))}</p>'
+                     if self.study.settings.synthetic else "")
+        show(HTMLText(f'<details class="vs-provenance" open><summary>{html.escape(self._t("rep_provenance"))}'
+                      f'</summary>{synthetic}<table class="vs-table">{body}</table></details>'))
+
+    def overview(self) -> None:
+        from ..metrics.standards import missed_standards
+        from ..viz import village_map
+
+        show(heading(self._t("rep_overview")))
+        v = self.town.villages
+
+        def total(col):
+            s = v[col].sum(min_count=1)
+            return "—" if pd.isna(s) else f"{int(s):,}"
+
+        show(HTMLText("<p>" + html.escape(self._t("rep_glance", n=len(v), reg=total("registered_pop"),
+                                                  res=total("resident_pop"), hh=total("households"))) + "</p>"))
+        if self.study.has("boundaries"):
+            show(village_map(self.study, self.ranks.table, "score", town_id=self.town_id,
+                             settings=self.study.settings, lang=self.lang))
+        missed = missed_standards(self.town_table, self.study.settings)
+        missed = missed[missed["missed"].fillna(False).astype(bool)]
+        show(heading(self._t("rep_missing_list"), 3))
+        if missed.empty:
+            show(note(self._t("rep_none_missing")))
+            return
+        listing = (missed.assign(label=[catalog.name(i, self.lang) for i in missed["indicator"]])
+                   .groupby("village_name", sort=False)["label"].agg("；".join if self.lang == "zh" else "; ".join))
+        frame = listing.rename(self._t("rep_col_missed")).rename_axis(self._t("rep_col_village")).to_frame()
+        show(frame)
+
+    def land(self) -> None:
+        from ..viz import parcels_map, parks_map, ranked_bar, village_map
+
+        show(heading(self._t("rep_land")))
+        if not self.study.has("parcels"):
+            self._missing("parcels")
+        else:
+            for ind in ("simpson_index", "contiguous_share", "effective_mesh_size_mu"):
+                if self.town_table[ind].notna().any():
+                    if self.study.has("boundaries"):
+                        show(village_map(self.study, self.table, ind, town_id=self.town_id,
+                                         settings=self.study.settings, lang=self.lang))
+                    else:
+                        show(ranked_bar(self.table, ind, town_id=self.town_id, settings=self.study.settings,
+                                        lang=self.lang))
+            if not self.study.has_geometry("parcels"):
+                show(note(self._t("rep_no_geometry")))
+            else:
+                simpson = self.town_table["simpson_index"].dropna()
+                if len(simpson):
+                    worst = simpson.idxmax()
+                    show(HTMLText(f"<p>{html.escape(self._t('rep_most_fragmented', name=self._name(worst)))}</p>"))
+                    show(parcels_map(self.study, worst, by="household", settings=self.study.settings, lang=self.lang))
+                    show(parcels_map(self.study, worst, by="block", settings=self.study.settings, lang=self.lang))
+            land_ids = [i for i in catalog.ids("land") if not i.startswith("park_")
+                        and self.town_table[i].notna().any()]
+            show(heading(self._t("rep_land_ranked"), 3))
+            show(self._indicator_frame(land_ids))
+        if not self.study.has("parks"):
+            self._missing("parks")
+        else:
+            if self.study.has("boundaries"):
+                show(parks_map(self.study, town_id=self.town_id, settings=self.study.settings, lang=self.lang))
+            park_ids = [i for i in catalog.ids("land") if i.startswith("park_")]
+            show(self._indicator_frame(park_ids))
+
+    def _indicator_frame(self, ids: list[str]) -> pd.DataFrame:
+        frame = self.town_table.set_index("village_name")[ids].copy()
+        frame.columns = [catalog.label(i, self.lang) for i in ids]
+        frame.index.name = self._t("rep_col_village")
+        return frame
+
+    def income(self) -> None:
+        from ..viz import income_composition, income_trend
+
+        show(heading(self._t("rep_income")))
+        if not self.study.has("income") or not self.town.has("income"):
+            self._missing("income")
+            return
+        s = self.study.settings
+        show(income_composition(self.town, year=self.year, settings=s, lang=self.lang))
+        show(income_trend(self.town, settings=s, lang=self.lang))
+        weak = self.town_table[self.town_table["weak_village"].fillna(False).astype(bool)]
+        fmt = {"total": f"{s.weak_total_yuan:,.0f}", "op": f"{s.weak_operating_yuan:,.0f}"}
+        if len(weak):
+            sep = "、" if self.lang == "zh" else ", "
+            show(note(self._t("rep_weak_named", names=sep.join(weak["village_name"]), **fmt)))
+        else:
+            show(note(self._t("rep_no_weak", **fmt)))
+        ids = ["income_total_yuan", "operating_income_yuan", "share_subsidy", "income_hhi",
+               "income_per_resident_yuan", "income_growth"]
+        show(self._indicator_frame(ids))
+
+    def governance(self) -> None:
+        from ..viz import compliance_heatmap, grids_map, ranked_bar
+
+        show(heading(self._t("rep_governance")))
+        if not self.town.has("governance"):
+            self._missing("governance")
+        else:
+            show(compliance_heatmap(self.town_table, self.study.settings, town_id=self.town_id, lang=self.lang))
+            show(ranked_bar(self.table, "social_workers_per_10k", town_id=self.town_id,
+                            settings=self.study.settings, lang=self.lang))
+            ids = [i for i in catalog.ids("governance") if self.town_table[i].notna().any()
+                   and catalog.get(i).kind != "flag"]
+            show(self._indicator_frame(ids))
+        if not self.town.has("grids"):
+            self._missing("grids")
+        elif self.study.has_geometry("grids"):
+            counts = self.town.grids.groupby("village_id").size().sort_values(ascending=False)
+            village = counts.index[0]
+            show(heading(self._t("rep_grid_of", name=self._name(village)), 3))
+            show(grids_map(self.study, village, lang=self.lang))
+
+    def ranking(self) -> None:
+        from ..viz import rank_intervals
+
+        show(heading(self._t("rep_ranking")))
+        town_ranks = self.ranks.table[self.ranks.table["town_id"] == self.town_id]
+        runs = self.parameters["uncertainty_runs"]
+        show(note(self._t("rep_rank_note", n=len(self.ranks.table), runs=runs)))
+        if runs and "rank_median" in town_ranks:
+            show(rank_intervals(town_ranks, study=self.study, lang=self.lang))
+        cols = [c for c in ("land", "income", "governance", "score", "rank", "rank_in_town", "rank_median",
+                            "rank_p05", "rank_p95") if c in town_ranks]
+        frame = town_ranks.sort_values("rank").set_index("village_name")[cols]
+        frame.columns = [catalog.label(c, self.lang) if c in catalog.PILLAR_LABELS else t(c, self.lang, default=c)
+                         for c in cols]
+        frame.index.name = self._t("rep_col_village")
+        show(frame)
+        if self.ranks.notes:
+            show(heading(self._t("rep_index_notes"), 3))
+            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+
+    def statistics(self) -> None:
+        from ..stats import InsufficientDataError, fixed_effects_ols
+
+        show(heading(self._t("rep_stats")))
+        show(note(self._t("rep_stats_intro")))
+        data = self.table.copy()
+        outcome = "operating_income_per_resident_yuan"
+        predictors = [p for p in ("simpson_index", "social_workers_per_10k", "party_volunteer_rate")
+                      if data[p].notna().sum() > 0]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit = fixed_effects_ols(data, outcome, predictors, group="town_id")
+        except (InsufficientDataError, ValueError) as e:
+            show(note(self._t("rep_stats_refused", reason=str(e))))
+            return
+        show(HTMLText(f"<p>{html.escape(catalog.label(outcome, self.lang))} ~ "
+                      f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in predictors))}</p>"))
+        shown = fit.copy()
+        shown["term"] = [catalog.name(x, self.lang) if x in catalog.ids() else x for x in shown["term"]]
+        show(shown.set_index("term"))
+
+    def methods(self) -> None:
+        show(heading(self._t("rep_methods")))
+        s = self.study.settings
+        rows = []
+        for ind_id in catalog.ids():
+            ind = catalog.get(ind_id)
+            std = ""
+            if ind.standard:
+                value = getattr(s, ind.standard)
+                std = "—" if value is None else f"{ind.comparison} {value:,}"
+            rows.append({self._t("rep_col_indicator"): ind.name(self.lang), self._t("rep_col_unit"): ind.unit(self.lang),
+                         self._t("rep_col_formula"): ind.formula_zh if self.lang == "zh" else ind.formula,
+                         self._t("rep_col_standard"): std, self._t("rep_col_source"): ind.source})
+        show(pd.DataFrame(rows).set_index(self._t("rep_col_indicator")))
+        steps = {k: v for k, v in self.ranks.result.steps.items() if k != "uncertainty"}
+        show(HTMLText("<pre>" + html.escape(json.dumps(steps, ensure_ascii=False, indent=1, default=str)) + "</pre>"))
+
+
+def report_mode_set(enabled: bool) -> None:
+    report_mode(bool(enabled))

@@ -1,0 +1,483 @@
+"""Geometry -> plotly traces, and the look shared by every map and chart.
+
+Maps draw polygons as filled ``go.Scatter`` traces in the study's projected
+coordinates (metres): no tile server, no geo traces, nothing fetched from the
+network. Many polygons of one colour go into ONE trace, their rings separated
+by ``None``; geometries are simplified with a tolerance relative to the extent
+of the map and coordinates are rounded (to 1 m, or 0.1 m for small maps), so
+that a town map stays well under 1 MB of figure JSON.
+
+The second half of the module is the shared look: font (Noto Sans CJK SC
+first, so that Chinese renders in Chromium), the colour of missing data,
+HTML escaping of text taken from data, number formatting and colour scales.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+import shapely
+
+from .. import catalog
+from ..i18n import normalise_lang, t
+
+# ------------------------------------------------------------------ style
+FONT_FAMILY = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
+               '"PingFang SC", "Heiti SC", sans-serif')
+NO_DATA_COLOR = "#c8c8c8"
+MISSED_COLOR = "#d62728"
+BOUNDARY_COLOR = "#ffffff"
+BACKGROUND_FILL = "#f0f0f0"
+GOOD_COLOR = "#2c7bb6"
+BAD_COLOR = "#d7191c"
+DIVERGING = "RdBu"
+SEQUENTIAL = "Viridis"
+#: map labels: dark text with a white halo, readable on any fill
+LABEL_FONT = dict(size=10, color="#222222", shadow="auto")
+#: number of colour steps of a choropleth (odd: the midpoint is a step of its own)
+COLOR_LEVELS = 41
+#: display tolerance = this share of the larger side of the map's extent
+SIMPLIFY_REL = 1.0 / 1500.0
+
+
+def esc(value) -> str:
+    """HTML-escape a value taken from data (names, ids) for plotly text.
+
+    Plotly renders hover text, tick labels, legend names and titles as a
+    small subset of HTML, so a village named ``<b>`` or ``<script>`` must be
+    escaped to show as text. Missing values give ``''``.
+
+    >>> esc("<script>alert(1)</script>")
+    '&lt;script&gt;alert(1)&lt;/script&gt;'
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value), quote=True)
+
+
+def unique_labels(names: Sequence, ids: Sequence) -> list[str]:
+    """Escaped display names, made unique by adding the id to repeated names."""
+    names = [esc(n) if esc(n) else esc(i) for n, i in zip(names, ids)]
+    counts = pd.Series(names).value_counts()
+    return [f"{n} ({esc(i)})" if counts[n] > 1 else n for n, i in zip(names, ids)]
+
+
+def base_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", **layout) -> go.Figure:
+    """The shared look: white template, CJK font first, a compact margin."""
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(family=FONT_FAMILY, size=13),
+        hoverlabel=dict(font=dict(family=FONT_FAMILY)),
+        title=dict(text=title, x=0.01, xanchor="left") if title else None,
+        margin=dict(l=10, r=10, t=60 if title else 20, b=10),
+        **layout,
+    )
+    return fig
+
+
+def map_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", height: int = 620) -> go.Figure:
+    """Layout of a map: hidden axes, true aspect ratio (``scaleanchor``), legend below."""
+    base_layout(fig, title, lang=lang, height=height, plot_bgcolor="white", hovermode="closest",
+                legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0,
+                            bgcolor="rgba(255,255,255,0.8)"))
+    fig.update_xaxes(visible=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(visible=False, showgrid=False, zeroline=False, scaleanchor="x", scaleratio=1)
+    return fig
+
+
+# ------------------------------------------------------------- geometry
+def check_projected(frame, what: str = "geometries") -> None:
+    """Refuse a geographic CRS: maps round coordinates to metres."""
+    crs = getattr(frame, "crs", None)
+    if crs is not None and getattr(crs, "is_geographic", False):
+        raise ValueError(f"{what} are in a geographic CRS ({crs.to_string()}); maps need the study's "
+                         f"projected CRS in metres (reproject with .to_crs first)")
+
+
+def geoms_of(frame) -> np.ndarray:
+    """Geometries of a GeoDataFrame/GeoSeries as an object array (empty when none)."""
+    if frame is None:
+        return np.empty(0, dtype=object)
+    try:
+        geo = frame.geometry
+    except AttributeError:
+        return np.empty(0, dtype=object)
+    check_projected(frame)
+    return np.asarray(geo.values, dtype=object)
+
+
+def usable(geoms) -> np.ndarray:
+    """True where a geometry is present and not empty."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=bool)
+    return ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+
+
+class Display:
+    """How geometries are simplified and rounded for one figure.
+
+    Built from the extent of everything a figure draws, so every layer of the
+    figure uses the same tolerance.
+    """
+
+    def __init__(self, tolerance: float, decimals: int):
+        self.tolerance = float(tolerance)
+        self.decimals = int(decimals)
+
+    @classmethod
+    def for_geoms(cls, *arrays, rel: float = SIMPLIFY_REL) -> "Display":
+        parts = [np.asarray(a, dtype=object) for a in arrays if a is not None and len(a)]
+        parts = [p[usable(p)] for p in parts]
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return cls(0.0, 1)
+        b = shapely.total_bounds(np.concatenate(parts))
+        side = max(b[2] - b[0], b[3] - b[1], 0.0)
+        tol = side * rel
+        # 1 m is far below a pixel on a map wider than 2 km; small maps keep 0.1 m
+        return cls(tol, 0 if tol >= 1.0 else 1)
+
+    # ------------------------------------------------------------ output
+    def _round(self, values: np.ndarray) -> list:
+        if self.decimals <= 0:
+            return np.round(values).astype(np.int64).tolist()
+        return np.round(values, self.decimals).tolist()
+
+    def _with_gaps(self, coords: np.ndarray, idx: np.ndarray) -> tuple[list, list]:
+        """x and y lists with ``None`` between parts (``idx`` = part of each point)."""
+        if len(coords) == 0:
+            return [], []
+        breaks = np.flatnonzero(np.diff(idx)) + 1
+        xs = self._round(coords[:, 0])
+        ys = self._round(coords[:, 1])
+        for pos in breaks[::-1]:
+            xs.insert(int(pos), None)
+            ys.insert(int(pos), None)
+        return xs, ys
+
+    def rings(self, geoms) -> tuple[list, list]:
+        """Rings of polygons (exterior counter-clockwise, holes clockwise) for ``fill='toself'``.
+
+        Polygons and multipolygons only (other types are skipped). Exteriors and
+        holes wind in opposite directions, so a hole stays unfilled.
+        """
+        g = np.asarray(geoms, dtype=object)
+        g = g[usable(g)] if len(g) else g
+        if len(g) == 0:
+            return [], []
+        if self.tolerance > 0:
+            g = shapely.simplify(g, self.tolerance, preserve_topology=True)
+        parts = shapely.get_parts(g)
+        polys = parts[shapely.get_type_id(parts) == 3]
+        polys = polys[usable(polys)] if len(polys) else polys
+        if len(polys) == 0:
+            return [], []
+        polys = shapely.orient_polygons(polys)
+        rings = shapely.get_rings(polys)
+        coords, idx = shapely.get_coordinates(rings, return_index=True)
+        return self._clean(coords, idx, closed=True)
+
+    def lines(self, geoms) -> tuple[list, list]:
+        """Boundaries of polygons (or lines as they are) for ``mode='lines'`` traces."""
+        g = np.asarray(geoms, dtype=object)
+        g = g[usable(g)] if len(g) else g
+        if len(g) == 0:
+            return [], []
+        if self.tolerance > 0:
+            g = shapely.simplify(g, self.tolerance, preserve_topology=True)
+        parts = shapely.get_parts(g)
+        polys = parts[shapely.get_type_id(parts) == 3]
+        others = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
+        pieces = list(shapely.get_rings(polys)) if len(polys) else []
+        pieces += list(others)
+        if not pieces:
+            return [], []
+        coords, idx = shapely.get_coordinates(np.asarray(pieces, dtype=object), return_index=True)
+        return self._clean(coords, idx, closed=False)
+
+    def _clean(self, coords: np.ndarray, idx: np.ndarray, closed: bool) -> tuple[list, list]:
+        coords = np.round(coords, max(self.decimals, 0))
+        if len(coords) > 1:
+            same = (idx[1:] == idx[:-1]) & (coords[1:] == coords[:-1]).all(axis=1)
+            keep = np.concatenate([[True], ~same])
+            coords, idx = coords[keep], idx[keep]
+        counts = np.bincount(idx)
+        ok = counts[idx] >= (4 if closed else 2)
+        return self._with_gaps(coords[ok], idx[ok])
+
+    def points(self, geoms) -> tuple[list, list]:
+        """A point inside each geometry (``None`` for a missing one): where hover and labels go."""
+        g = np.asarray(geoms, dtype=object)
+        if len(g) == 0:
+            return [], []
+        pts = np.full(len(g), None, dtype=object)
+        ok = usable(g)
+        pts[ok] = shapely.point_on_surface(g[ok])
+        xs: list = [None] * len(g)
+        ys: list = [None] * len(g)
+        if ok.any():
+            xy = shapely.get_coordinates(pts[ok])
+            rx, ry = self._round(xy[:, 0]), self._round(xy[:, 1])
+            for k, i in enumerate(np.flatnonzero(ok)):
+                xs[i], ys[i] = rx[k], ry[k]
+        return xs, ys
+
+
+# ---------------------------------------------------------------- traces
+def fill_trace(display: Display, geoms, color: str, *, name: str | None = None, showlegend: bool = False,
+               line_color: str = BOUNDARY_COLOR, line_width: float = 0.6, dash: str | None = None,
+               legendgroup: str | None = None, legendrank: int | None = None) -> go.Scatter:
+    """ONE filled trace for many polygons of one colour (no hover: hover has its own trace)."""
+    xs, ys = display.rings(geoms)
+    return go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
+                      line=dict(color=line_color, width=line_width, dash=dash),
+                      hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
+                      legendgroup=legendgroup, legendrank=legendrank)
+
+
+def line_trace(display: Display, geoms, color: str, *, width: float = 1.0, dash: str | None = None,
+               name: str | None = None, showlegend: bool = False, legendgroup: str | None = None,
+               legendrank: int | None = None) -> go.Scatter:
+    """ONE outline trace for many polygons (no fill)."""
+    xs, ys = display.lines(geoms)
+    return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
+                      hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
+                      legendgroup=legendgroup, legendrank=legendrank)
+
+
+def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequence[str] | None = None,
+                name: str | None = None, marker: dict | None = None, textfont: dict | None = None,
+                legendgroup: str | None = None) -> go.Scatter:
+    """Invisible markers inside each geometry carrying its hover text (and an optional label).
+
+    With ``marker`` holding a colour scale and ``showscale=True`` this trace
+    also draws the colourbar of a choropleth.
+    """
+    xs, ys = display.points(geoms)
+    mk = dict(size=12, opacity=0, color="rgba(0,0,0,0)")
+    if marker:
+        mk.update(marker)
+    return go.Scatter(x=xs, y=ys, mode="markers+text" if text is not None else "markers",
+                      marker=mk, text=list(text) if text is not None else None,
+                      textfont={**LABEL_FONT, **(textfont or {})}, textposition="middle center",
+                      hovertext=list(hovertext), hovertemplate="%{hovertext}<extra></extra>",
+                      name=name, showlegend=False, legendgroup=legendgroup)
+
+
+def legend_entry(name: str, *, color: str, symbol: str = "square", mode: str = "markers",
+                 dash: str | None = None, width: float = 2.0, marker_line: dict | None = None,
+                 legendgroup: str | None = None, legendrank: int | None = None) -> go.Scatter:
+    """A trace that only draws a legend entry (a marker, or a line with ``mode='lines'``)."""
+    if mode == "lines":
+        return go.Scatter(x=[None], y=[None], mode="lines", name=name, showlegend=True, hoverinfo="skip",
+                          line=dict(color=color, width=width, dash=dash), legendgroup=legendgroup,
+                          legendrank=legendrank)
+    return go.Scatter(x=[None], y=[None], mode="markers", name=name, showlegend=True, hoverinfo="skip",
+                      marker=dict(color=color, symbol=symbol, size=12, line=marker_line or dict(width=0)),
+                      legendgroup=legendgroup, legendrank=legendrank)
+
+
+# ----------------------------------------------------------------- colours
+def _hex(color: str) -> str:
+    m = re.match(r"rgba?\(\s*([\d.]+)\s*,\s*([\d.]+)\s*,\s*([\d.]+)", color)
+    if not m:
+        return color
+    return "#" + "".join(f"{int(round(float(v))):02x}" for v in m.groups())
+
+
+def scale_colors(fracs: Iterable[float], colorscale, levels: int = COLOR_LEVELS) -> list[str | None]:
+    """Hex colours for positions in [0, 1] on a plotly colour scale, in ``levels`` steps.
+
+    Positions are clipped to [0, 1]; NaN gives ``None``.
+    """
+    scale = pcolors.get_colorscale(colorscale) if isinstance(colorscale, str) else colorscale
+    out: list[str | None] = []
+    fr = np.asarray(list(fracs), dtype=float)
+    steps = np.round(np.clip(fr, 0, 1) * (levels - 1)) / (levels - 1)
+    ok = ~np.isnan(fr)
+    sampled = pcolors.sample_colorscale(scale, steps[ok].tolist(), colortype="rgb") if ok.any() else []
+    it = iter(sampled)
+    for good in ok:
+        out.append(_hex(next(it)) if good else None)
+    return out
+
+
+def squeeze_diverging(scale: list, p: float) -> list:
+    """Move the midpoint of a diverging scale from 0.5 to ``p`` (lower half to [0, p], upper to [p, 1]).
+
+    The colourbar then shows the midpoint colour exactly at the threshold even
+    when the data are not symmetric around it.
+    """
+    p = min(max(float(p), 0.0), 1.0)
+    out = []
+    for pos, col in scale:
+        pos = float(pos)
+        if pos < 0.5:
+            if p <= 0:
+                continue
+            out.append([pos / 0.5 * p, col])
+        elif pos == 0.5:
+            out.append([p, col])
+        else:
+            if p >= 1:
+                continue
+            out.append([p + (pos - 0.5) / 0.5 * (1 - p), col])
+    if not any(abs(pos - p) < 1e-12 for pos, _ in out):  # a scale without a point at 0.5
+        mid = pcolors.sample_colorscale(scale, [0.5], colortype="rgb")[0]
+        out.append([p, mid])
+        out.sort(key=lambda x: x[0])
+    out[0][0], out[-1][0] = 0.0, 1.0
+    return out
+
+
+def label_color(fill: str | None) -> str:
+    """Dark text on light fills, white text on dark fills (relative luminance below 0.4)."""
+    if not fill or not fill.startswith("#") or len(fill) != 7:
+        return LABEL_FONT["color"]
+    r, g, b = (int(fill[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#ffffff" if lum < 0.4 else LABEL_FONT["color"]
+
+
+def colorscale_of(name_or_scale, reverse: bool = False) -> list:
+    scale = pcolors.get_colorscale(name_or_scale) if isinstance(name_or_scale, str) else list(name_or_scale)
+    if reverse:
+        scale = [[1 - float(p), c] for p, c in reversed(scale)]
+    return [[float(p), c] for p, c in scale]
+
+
+def qualitative(n: int) -> list[str]:
+    """``n`` colours from plotly's qualitative palettes (cycled when more are asked)."""
+    base = list(pcolors.qualitative.Alphabet)
+    return [base[i % len(base)] for i in range(n)]
+
+
+# ----------------------------------------------------------------- values
+class Meta:
+    """What a figure needs to know about a column: label, unit, kind, direction, standard."""
+
+    def __init__(self, column: str, lang: str = "zh"):
+        self.id = column
+        lang = normalise_lang(lang)
+        self.standard: str | None = None
+        self.comparison: str | None = None
+        self.pillar: str | None = None
+        if column in catalog.PILLAR_LABELS:
+            self.label = self.name = catalog.label(column, lang)
+            self.unit_en, self.kind, self.direction = "", "number", 1
+            self.pillar = column
+        else:
+            try:
+                ind = catalog.get(column)
+            except KeyError:
+                from ..i18n import STRINGS
+
+                self.label = self.name = t(column, lang) if column in STRINGS else esc(column)
+                self.unit_en, self.kind, self.direction = "", "number", 0
+            else:
+                self.label, self.name = ind.label(lang), ind.name(lang)
+                self.unit_en, self.kind, self.direction = ind.unit_en, ind.kind, ind.direction
+                self.standard, self.comparison = ind.standard, ind.comparison
+                self.pillar = ind.pillar
+
+    @property
+    def is_share(self) -> bool:
+        return self.unit_en.startswith("share")
+
+    @property
+    def is_flag(self) -> bool:
+        return self.kind == "flag"
+
+    def threshold(self, settings) -> float | None:
+        if not self.standard or settings is None:
+            return None
+        v = getattr(settings, self.standard, None)
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+    def meets(self, value, threshold):
+        """Whether values meet ``threshold`` (the package's one rule, with its float tolerance).
+
+        A scalar gives a bool, an array a bool array (missing values: False).
+        """
+        arr = np.atleast_1d(np.asarray(value, dtype=float))
+        try:
+            from ..metrics.standards import meets as _meets
+        except ImportError:  # pragma: no cover - module absent
+            with np.errstate(invalid="ignore"):
+                res = arr <= threshold if self.comparison == "<=" else arr >= threshold
+        else:
+            res = _meets(pd.Series(arr), threshold, self.comparison or ">=").fillna(False).to_numpy(dtype=bool)
+        return res if np.ndim(value) else bool(res[0])
+
+    def standard_text(self, threshold, lang: str = "zh") -> str:
+        key = "standard_le" if self.comparison == "<=" else "standard_ge"
+        return t(key, lang, value=fmt_number(threshold, share=self.is_share and not self.is_flag))
+
+
+def is_missing(v) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_number(v, *, share: bool = False, count: bool = False) -> str:
+    """A number for people: 12,345 / 3.14 / 53.6%."""
+    v = float(v)
+    if share:
+        return f"{v:.1%}"
+    if count or abs(v) >= 1000 or v.is_integer():
+        return f"{v:,.0f}"
+    if abs(v) >= 10:
+        return f"{v:,.1f}"
+    return f"{v:.2f}"
+
+
+def fmt_value(v, meta: Meta | None = None, lang: str = "zh") -> str:
+    """A value as shown in hover text; missing values say so (never 0)."""
+    if is_missing(v):
+        return t("no_data", lang)
+    if meta is not None and meta.is_flag or isinstance(v, (bool, np.bool_)):
+        return t("yes" if bool(v) else "no", lang)
+    if meta is None:
+        return fmt_number(v)
+    return fmt_number(v, share=meta.is_share, count=meta.kind == "count")
+
+
+def as_flags(values: pd.Series) -> pd.Series:
+    """Truthy values as an object Series of True/False/None."""
+    return values.map(lambda v: None if is_missing(v) else bool(v)).astype(object)
+
+
+def resolve_settings(settings=None, study=None, table=None):
+    """Settings in force: explicit ``settings`` > ``table.attrs['settings']`` > the study's > defaults."""
+    from ..settings import Settings
+    from ..study import Study
+
+    def _from(obj):
+        if obj is None:
+            return None
+        if isinstance(obj, Settings):
+            return obj
+        if isinstance(obj, Study):
+            return obj.settings
+        if isinstance(obj, dict):
+            import dataclasses
+
+            known = {f.name for f in dataclasses.fields(Settings)}
+            return Settings().replace(**{k: v for k, v in obj.items() if k in known})
+        raise TypeError(f"settings must be a Settings, a Study or a dict, not {type(obj).__name__}")
+
+    for cand in (settings, getattr(table, "attrs", {}).get("settings") if table is not None else None,
+                 study.settings if study is not None else None):
+        s = _from(cand)
+        if s is not None:
+            return s
+    return Settings()
