@@ -90,3 +90,23 @@ def copy_study(tmp_path):
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory):
+    """The batch reports of the bundled sample study, made once per test session."""
+    from villagestudy.reports import run_reports
+
+    return run_reports(SAMPLE, out=tmp_path_factory.mktemp("reports"), jobs=2, progress=False)
+
+
+def chromium_or_skip():
+    """Debian's chromium for browser tests; skip (with the reason) only when it is not installed."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium is not installed (apt-get install chromium fonts-noto-cjk)")
+    return "/usr/bin/chromium"
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"

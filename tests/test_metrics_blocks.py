@@ -293,3 +293,13 @@ def test_vectorised_on_a_larger_grid():
     p = gpd.GeoDataFrame({"village_id": vil, "land_use": "arable", "area_mu": 0.15}, geometry=geoms, crs=CRS)
     assert block_count(p).tolist() == [1.0] * 4
     assert effective_mesh_size_mu(p).tolist() == pytest.approx([0.15 * k * k / 4] * 4)
+
+
+def test_public_functions_have_examples():
+    from villagestudy.metrics import blocks as mod
+
+    for name in mod.__all__:
+        fn = getattr(mod, name)
+        if callable(fn):
+            assert fn.__doc__ and "Examples" in fn.__doc__, name
+            assert "{params}" not in fn.__doc__, name

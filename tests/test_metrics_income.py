@@ -417,3 +417,32 @@ def test_docstrings_state_formula_and_example():
         if callable(fn):
             assert fn.__doc__ and "Examples" in fn.__doc__, name
             assert "{params}" not in fn.__doc__, name
+
+
+def test_study_level_table_equals_the_pure_functions_and_notes_reach_every_indicator():
+    income = pd.concat([
+        income_rows({"a": {"business": 70_000, "investment": -5_000}, "b": {"subsidy": 120_000}}, year=2022),
+        income_rows({"a": {"business": 90_000, "contracting": 20_000}, "b": {"business": 40_000,
+                     "other": 70_000}, "c": {"business": 1.0}}, year=2023),
+    ])
+    income.loc[len(income)] = ["a", 2023, "lottery", 5.0]
+    study = make_study(income, ids=["a", "b", "c", "d"], resident=[1000, 0, 500, 800])
+    notes = Notes()
+    table = income_indicators(study, year=2023, notes=notes)
+    vil = study.villages
+    expected = {
+        "income_total_yuan": income_total_yuan(income, 2023, vil),
+        "operating_income_yuan": operating_income_yuan(income, 2023, vil),
+        "share_investment": share_investment(income, 2023, vil),
+        "income_hhi": income_hhi(income, 2023, vil),
+        "income_per_resident_yuan": income_per_resident_yuan(income, vil, 2023),
+        "income_growth": income_growth(income, 2023, vil),
+        "income_cagr": income_cagr(income, 2023, vil),
+    }
+    for ind, s in expected.items():
+        pd.testing.assert_series_equal(table[ind], s, check_names=False)
+    assert table["weak_village"].tolist() == [False, True, True, pd.NA]   # b: operating 40,000
+    for ind in ("income_total_yuan", "share_business", "income_hhi", "weak_village", "income_per_resident_yuan"):
+        assert any("counted as 0" in m for m in messages(notes, ind, "a")), ind
+        assert any("unknown category" in m for m in messages(notes, ind)), ind
+        assert any("no income rows in 2023" in m for m in messages(notes, ind, "d")), ind

@@ -287,6 +287,10 @@ def test_indices_in_range(households):
     assert hf["parcels"].sum() == len(a)
 
 
-def test_module_exports():
+def test_module_exports_have_examples():
     for name in land.__all__:
-        assert hasattr(land, name)
+        fn = getattr(land, name)
+        if callable(fn):
+            assert fn.__doc__ and "Examples" in fn.__doc__, name
+            assert "{params}" not in fn.__doc__, name
+            assert "Returns" in fn.__doc__ or "Formula" in fn.__doc__, name

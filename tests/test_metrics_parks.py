@@ -145,3 +145,14 @@ def test_catalog_states_the_dispersion_formula():
     assert "1 - sum_k (a_k / A)^2" in ind.formula
     assert "Σ(a_k/A)²" in ind.formula_zh
     assert [i for i in catalog.ids("land") if i.startswith("park_")] == list(PARK_INDICATORS)
+
+
+def test_public_functions_have_examples():
+    from villagestudy.metrics import parks as mod
+
+    for name in mod.__all__:
+        fn = getattr(mod, name)
+        if callable(fn):
+            assert fn.__doc__ and "Examples" in fn.__doc__, name
+            assert "{params}" not in fn.__doc__, name
+            assert "Returns" in fn.__doc__ or name == "park_indicators", name

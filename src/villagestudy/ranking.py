@@ -26,7 +26,7 @@ class VillageRanking:
     """Scores and ranks of villages, with what was used to make them."""
 
     table: pd.DataFrame
-    result: object  # index.IndexResult
+    result: object  # index.IndexResult, or None when no index could be made
     structure: pd.DataFrame
     choices: dict
     notes: list[str] = field(default_factory=list)
@@ -96,6 +96,13 @@ def rank_villages(table: pd.DataFrame, *, weights: dict | None = None, normalise
     weights = {**options.get("weights", {}), **(weights or {})}
     structure, notes = village_structure(table, weights)
     indicator_ids = [i for i in structure["id"] if i not in (*PILLAR_IDS, "score")]
+    if not indicator_ids:
+        notes.append("no indicator varies between the villages: no composite index can be made")
+        out = table[["village_name", "town_id"]].copy()
+        for col in ("land", "income", "governance", "score"):
+            out[col] = np.nan
+        out["rank"] = out["rank_in_town"] = pd.array([pd.NA] * len(out), dtype="Int64")
+        return VillageRanking(out, None, structure, choices, notes)
     data = table[indicator_ids].apply(pd.to_numeric, errors="coerce").astype("float64")
     if "town_id" in table:
         data["town_id"] = table["town_id"]

@@ -96,6 +96,14 @@ def geometry_array(frame) -> np.ndarray | None:
     column, or every geometry is missing (empty geometries are left to the
     callers, which treat them as missing: testing emptiness costs a GEOS call
     per geometry).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> geometry_array(gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), None])).shape
+    (2,)
+    >>> geometry_array(pd.DataFrame({"a": [1]})) is None
+    True
     """
     try:
         geo = frame.geometry

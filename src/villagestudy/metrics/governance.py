@@ -494,7 +494,8 @@ def registration_separation_rate(villages: pd.DataFrame, notes: Notes | None = N
     Formula: ``|registered_pop - resident_pop| / registered_pop`` (people
     registered but living elsewhere, or living here but registered
     elsewhere); NaN (note) when either is missing or registered is 0. Not
-    year-dependent.
+    year-dependent. It exceeds 1 where residents outnumber the registered
+    population more than twice (urban communities with many incomers).
 
     Parameters
     ----------

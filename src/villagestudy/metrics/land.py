@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .. import catalog
 from ._common import Notes
 from .blocks import _block_labels, check_projected, distinct_count, geometry_array
 
@@ -62,7 +63,6 @@ LAND_INDICATORS = ("parcel_count", "farmland_area_mu", "mean_parcel_area_mu", "p
 HOUSEHOLD_INDICATORS = ("parcels_per_household", "simpson_index", "januszewski_index")
 GEOMETRIC_INDICATORS = ("block_count", "effective_mesh_size_mu", "contiguous_share", "shape_index_am",
                         "owners_per_block_am")
-_COUNTS = ("parcel_count", "farmland_area_mu", "block_count")
 
 DEFAULT_FARMLAND = ("arable",)
 DEFAULT_TOLERANCE_M = 1.0
@@ -320,21 +320,9 @@ def _parcels_per_household(prep: _Prep, notes=None) -> pd.Series:
 def parcel_count(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND, notes: Notes | None = None) -> pd.Series:
     """Number of farmland parcels per village (耕地地块数).
 
-    Parameters
-    ----------
-    parcels : DataFrame or GeoDataFrame
-        Canonical parcel table (``village_id``, ``land_use``, ``area_mu``).
-    farmland_uses : sequence of str, default ("arable",)
-        Land uses that count as farmland (``settings.farmland_uses``).
-    notes : Notes, optional
-        Receives the reasons for left-out parcels.
-
-    Returns
-    -------
-    Series (float, a whole number of parcels) indexed by ``village_id``, named
-    ``parcel_count``. Farmland parcels of missing, zero or negative ``area_mu``
-    are not counted (note). 0 for a village without farmland.
-
+    Farmland parcels of missing, zero or negative ``area_mu`` are not counted
+    (note). 0 for a village without farmland.
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -349,9 +337,8 @@ def parcel_count(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND, notes: N
 def farmland_area_mu(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND, notes: Notes | None = None) -> pd.Series:
     """Farmland area per village, in mu (耕地面积): sum of ``area_mu`` of farmland parcels.
 
-    Returns a Series indexed by ``village_id`` named ``farmland_area_mu``; 0
-    for a village without farmland. See :func:`parcel_count` for the parameters.
-
+    0 for a village without farmland.
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -366,8 +353,8 @@ def mean_parcel_area_mu(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND, n
     """Mean farmland parcel area per village, in mu (平均地块面积).
 
     Formula: farmland area / farmland parcel count. NaN (note) for a village
-    without farmland. See :func:`parcel_count` for the parameters.
-
+    without farmland.
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -386,7 +373,7 @@ def parcels_per_household(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND,
     ``household_id`` among them (households are distinct within a village).
     Parcels without ``household_id`` are left out (note); without the column,
     NaN (note); NaN for a village without farmland or without any household id.
-
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -406,7 +393,7 @@ def simpson_index(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND, notes: 
     mean of ``S`` over its households. 0 = every household has one parcel;
     ``1 - 1/n`` for ``n`` equal parcels; higher = more fragmented.
     Parcels without ``household_id`` or of non-positive area are left out.
-
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -425,8 +412,9 @@ def januszewski_index(parcels: pd.DataFrame, farmland_uses=DEFAULT_FARMLAND,
     Formula: for each household, ``K = sqrt(sum a_i) / sum(sqrt a_i)`` over its
     farmland parcel areas (mu); the village value is the unweighted mean of
     ``K`` over households. 1 = one parcel; ``1/sqrt(n)`` for ``n`` equal
-    parcels; lower = more fragmented.
-
+    parcels; lower = more fragmented. Parcels without ``household_id`` or of
+    non-positive area are left out.
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -623,11 +611,11 @@ def block_count(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: float = DE
     A block is a connected component of farmland parcels of one village that
     touch or lie within ``tolerance_m`` of each other. 0 for a village without
     farmland; NaN (note) without geometry.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> p = gpd.GeoDataFrame({{"village_id": ["v1"] * 3, "land_use": ["arable"] * 3, "area_mu": [1.0] * 3}},
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3, "area_mu": [1.0] * 3},
     ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
     >>> block_count(p).tolist()
     [2.0]
@@ -645,12 +633,12 @@ def effective_mesh_size_mu(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m:
     block containing a random point of farmland: equal to the farmland area when
     all farmland is one block, smaller = more fragmented. NaN (note) without
     farmland or geometry.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> p = gpd.GeoDataFrame({{"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
-    ...                       "area_mu": [10.0, 20.0, 10.0]}},
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
+    ...                       "area_mu": [10.0, 20.0, 10.0]},
     ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
     >>> effective_mesh_size_mu(p).tolist()   # blocks of 30 and 10 mu: (900 + 100) / 40
     [25.0]
@@ -668,12 +656,12 @@ def contiguous_share(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: float
     without farmland or geometry.
     {params}    min_block_mu : float, default 50.0
         Smallest block area in mu that counts as contiguous (``settings.block_min_mu``).
-
+    {returns}
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> p = gpd.GeoDataFrame({{"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
-    ...                       "area_mu": [30.0, 30.0, 40.0]}},
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
+    ...                       "area_mu": [30.0, 30.0, 40.0]},
     ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
     >>> contiguous_share(p).tolist()   # blocks of 60 and 40 mu
     [0.6]
@@ -690,12 +678,12 @@ def owners_per_block_am(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: fl
     societies) among the block's parcels and ``B_j`` its area (mu). Blocks none
     of whose parcels has an ``owner_id`` are left out (note). NaN (note)
     without the ``owner_id`` column, farmland or geometry.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> p = gpd.GeoDataFrame({{"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
-    ...                       "area_mu": [10.0, 20.0, 10.0], "owner_id": ["A", "B", "A"]}},
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
+    ...                       "area_mu": [10.0, 20.0, 10.0], "owner_id": ["A", "B", "A"]},
     ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
     >>> owners_per_block_am(p).tolist()   # (30 * 2 + 10 * 1) / 40
     [1.75]
@@ -718,7 +706,7 @@ def shape_index_am(parcels, farmland_uses=DEFAULT_FARMLAND, notes: Notes | None 
         Parcels with polygons in a projected CRS in metres.
     farmland_uses : sequence of str, default ("arable",)
     notes : Notes, optional
-
+    {returns}
     Examples
     --------
     >>> import geopandas as gpd, shapely
@@ -730,9 +718,41 @@ def shape_index_am(parcels, farmland_uses=DEFAULT_FARMLAND, notes: Notes | None 
     return _shape(_prepare(parcels, farmland_uses), notes)
 
 
-for _fn in (block_count, effective_mesh_size_mu, contiguous_share, owners_per_block_am):
-    _fn.__doc__ = _fn.__doc__.format(params=_BLOCK_DOC_PARAMS)
-del _fn
+_TABLE_DOC_PARAMS = """
+    Parameters
+    ----------
+    parcels : DataFrame or GeoDataFrame
+        Canonical parcel table: ``village_id``, ``land_use``, ``area_mu`` (and
+        ``household_id`` for the household indicators).
+    farmland_uses : sequence of str, default ("arable",)
+        Land uses that count as farmland (``settings.farmland_uses``).
+    notes : Notes, optional
+        Receives why parcels were left out or values are NaN.
+"""
+
+_RETURNS_DOC = """
+    Returns
+    -------
+    Series
+        Float, indexed by ``village_id`` (every village with a parcel, sorted),
+        named ``{name}``; unit: {unit}.
+"""
+
+
+def _fill_docs() -> None:
+    for fn, params in [(parcel_count, _TABLE_DOC_PARAMS), (farmland_area_mu, _TABLE_DOC_PARAMS),
+                       (mean_parcel_area_mu, _TABLE_DOC_PARAMS), (parcels_per_household, _TABLE_DOC_PARAMS),
+                       (simpson_index, _TABLE_DOC_PARAMS), (januszewski_index, _TABLE_DOC_PARAMS),
+                       (block_count, _BLOCK_DOC_PARAMS), (effective_mesh_size_mu, _BLOCK_DOC_PARAMS),
+                       (contiguous_share, _BLOCK_DOC_PARAMS), (owners_per_block_am, _BLOCK_DOC_PARAMS),
+                       (shape_index_am, "")]:
+        if fn.__doc__ is None:  # python -OO
+            continue
+        returns = _RETURNS_DOC.replace("{name}", fn.__name__).replace("{unit}", catalog.get(fn.__name__).unit_en)
+        fn.__doc__ = fn.__doc__.replace("{params}", params).replace("{returns}", returns)
+
+
+_fill_docs()
 
 
 # ------------------------------------------------------------------- study

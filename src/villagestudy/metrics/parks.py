@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from .. import catalog
 from ..settings import M2_PER_MU
 from ._common import Notes
 
@@ -127,7 +128,7 @@ def park_count(parks: pd.DataFrame, villages=None, notes: Notes | None = None) -
 
     Formula: number of rows of the park table per village; 0 for a listed
     village without parks.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -147,7 +148,7 @@ def park_land_mu(parks: pd.DataFrame, villages=None, notes: Notes | None = None)
     Formula: sum of ``land_area_mu`` over the village's parks; parks without a
     land area are left out (note), NaN when none has one; 0 for a listed
     village without parks.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -178,7 +179,7 @@ def park_far(parks: pd.DataFrame, villages=None, notes: Notes | None = None) -> 
 
     Formula: ``sum(floor_area_m2) / (sum(land_area_mu) * 666.67)`` (land
     converted to m2 with ``M2_PER_MU`` = 10000/15), over parks with both known.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -194,7 +195,7 @@ def park_occupancy(parks: pd.DataFrame, villages=None, notes: Notes | None = Non
     """Occupancy of park floor space (厂房出租率), share 0-1.
 
     Formula: ``sum(occupied_floor_area_m2) / sum(floor_area_m2)`` over parks with both known.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -210,7 +211,7 @@ def park_rent_per_m2_yuan(parks: pd.DataFrame, villages=None, notes: Notes | Non
     """Annual rent per occupied m2 (厂房年租金), yuan per m2 per year.
 
     Formula: ``sum(annual_rent_yuan) / sum(occupied_floor_area_m2)`` over parks with both known.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -226,7 +227,7 @@ def park_tax_per_mu_yuan(parks: pd.DataFrame, villages=None, notes: Notes | None
     """Annual tax per mu of park land (亩均税收), yuan per mu.
 
     Formula: ``sum(annual_tax_yuan) / sum(land_area_mu)`` over parks with both known.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -248,7 +249,7 @@ def park_old_share(parks: pd.DataFrame, old_before_year: int = DEFAULT_OLD_BEFOR
     old ("before").
     {params}    old_before_year : int, default 2000
         ``settings.old_before_year``.
-
+    {returns}
     Examples
     --------
     >>> import pandas as pd
@@ -278,7 +279,7 @@ def park_dispersion(parks: pd.DataFrame, villages=None, notes: Notes | None = No
     geometry or boundary needed, so every study can compute it).
     NaN (note) for a village without parks, when any of its parks lacks a
     land area (the shares would be wrong), or when its park land totals 0.
-    {params}
+    {params}{returns}
     Examples
     --------
     >>> import pandas as pd
@@ -310,9 +311,19 @@ def park_dispersion(parks: pd.DataFrame, villages=None, notes: Notes | None = No
     return value.clip(lower=0.0, upper=1.0).astype("float64").rename(name)
 
 
+_RETURNS = """
+    Returns
+    -------
+    Series
+        Float, indexed by ``village_id`` (``villages`` when given), named
+        ``{name}``; unit: {unit}.
+"""
+
 for _fn in (park_count, park_land_mu, park_far, park_occupancy, park_rent_per_m2_yuan, park_tax_per_mu_yuan,
             park_old_share, park_dispersion):
-    _fn.__doc__ = _fn.__doc__.format(params=_PARAMS)
+    if _fn.__doc__ is not None:  # python -OO
+        _fn.__doc__ = _fn.__doc__.format(
+            params=_PARAMS, returns=_RETURNS.format(name=_fn.__name__, unit=catalog.get(_fn.__name__).unit_en))
 del _fn
 
 

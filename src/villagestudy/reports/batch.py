@@ -159,8 +159,8 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
             break
         except pm.PapermillExecutionError as e:
             # an exception raised in a cell is deterministic: running it again gives the same error
-            error_text = f"cell {e.exec_count}: {e.ename}: {e.evalue}"
-            log_text += f"attempt {attempt}: {error_text}\n" + "".join(e.traceback or []) + "\n"
+            error_text = _plain(f"cell {e.exec_count}: {e.ename}: {e.evalue}")
+            log_text += f"attempt {attempt}: {error_text}\n" + _plain("\n".join(e.traceback or [])) + "\n"
             break
         except Exception as e:  # kernel died, timed out or failed to start: worth one retry
             error_text = f"{type(e).__name__}: {e}"
@@ -182,6 +182,14 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                                        "made": _now()}, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _plain(text: str) -> str:
+    """Text without terminal colour codes (tracebacks from the kernel carry them)."""
+    return _ANSI.sub("", text)
 
 
 def _now() -> str:

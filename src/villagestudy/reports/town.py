@@ -169,7 +169,7 @@ class TownReport:
 
         show(HTMLText("<p>" + html.escape(self._t("rep_glance", n=len(v), reg=total("registered_pop"),
                                                   res=total("resident_pop"), hh=total("households"))) + "</p>"))
-        if self.study.has("boundaries"):
+        if self.study.has("boundaries") and self.ranks.result is not None:
             show(village_map(self.study, self.ranks.table, "score", town_id=self.town_id,
                              settings=self.study.settings, lang=self.lang))
         missed = missed_standards(self.town_table, self.study.settings)
@@ -274,6 +274,9 @@ class TownReport:
         town_ranks = self.ranks.table[self.ranks.table["town_id"] == self.town_id]
         runs = self.parameters["uncertainty_runs"]
         show(note(self._t("rep_rank_note", n=len(self.ranks.table), runs=runs)))
+        if self.ranks.result is None:
+            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+            return
         if runs and "rank_median" in town_ranks:
             show(rank_intervals(town_ranks, study=self.study, lang=self.lang))
         cols = [c for c in ("land", "income", "governance", "score", "rank", "rank_in_town", "rank_median",
@@ -323,6 +326,8 @@ class TownReport:
                          self._t("rep_col_formula"): ind.formula_zh if self.lang == "zh" else ind.formula,
                          self._t("rep_col_standard"): std, self._t("rep_col_source"): ind.source})
         show(pd.DataFrame(rows).set_index(self._t("rep_col_indicator")))
+        if self.ranks.result is None:
+            return
         steps = {k: v for k, v in self.ranks.result.steps.items() if k != "uncertainty"}
         show(HTMLText("<pre>" + html.escape(json.dumps(steps, ensure_ascii=False, indent=1, default=str)) + "</pre>"))
 

@@ -43,7 +43,7 @@ LABEL_FONT = dict(size=10, color="#222222", shadow="auto")
 #: number of colour steps of a choropleth (odd: the midpoint is a step of its own)
 COLOR_LEVELS = 41
 #: display tolerance = this share of the larger side of the map's extent
-SIMPLIFY_REL = 1.0 / 1500.0
+SIMPLIFY_REL = 1.0 / 1000.0
 
 
 def esc(value) -> str:
@@ -453,7 +453,7 @@ def fmt_value(v, meta: Meta | None = None, lang: str = "zh") -> str:
 
 def as_flags(values: pd.Series) -> pd.Series:
     """Truthy values as an object Series of True/False/None."""
-    return values.map(lambda v: None if is_missing(v) else bool(v)).astype(object)
+    return pd.Series([None if is_missing(v) else bool(v) for v in values], index=values.index, dtype=object)
 
 
 def resolve_settings(settings=None, study=None, table=None):

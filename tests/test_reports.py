@@ -1,0 +1,151 @@
+"""Batch reports: one offline HTML per town plus an index, failure isolation, reuse, escaping."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import nbformat
+import pandas as pd
+import pytest
+
+from conftest import SAMPLE, write_tiny_study
+from villagestudy.reports import run_reports, safe_file_name
+from villagestudy.reports.batch import DEFAULT_NOTEBOOK
+
+XSS = "<script>alert(1)</script>"
+EXTERNAL_SRC = re.compile(r"""<(?:script|link|img|iframe)[^>]+(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def _failing_notebook(folder: Path, town_id: str) -> Path:
+    nb = nbformat.read(DEFAULT_NOTEBOOK, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(f'assert town_id != "{town_id}", "this town was made to fail"'))
+    path = DEFAULT_NOTEBOOK.parent / f"_test_failing_{folder.name}.ipynb"  # beside the real one: same cwd
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_batch(tmp_path_factory):
+    """A tiny study with a malicious village name, no income or governance, parcels without geometry,
+    and a notebook that fails for the second town."""
+    root = tmp_path_factory.mktemp("tinyreports")
+    study = write_tiny_study(root / "study")
+    villages = pd.read_csv(study / "villages.csv", dtype=str)
+    villages.loc[0, "village_name"] = XSS
+    villages.to_csv(study / "villages.csv", index=False)
+    towns = pd.read_csv(study / "towns.csv", dtype=str)
+    towns.loc[0, "town_name"] = "东镇<b>粗</b>"
+    towns.to_csv(study / "towns.csv", index=False)
+    for name in ("income.csv", "governance.csv", "grids.csv"):
+        (study / name).unlink()
+    parcels = gpd.read_file(study / "parcels.gpkg")
+    (study / "parcels.gpkg").unlink()
+    pd.DataFrame(parcels.drop(columns="geometry")).assign(area=parcels.area / 666.6667).to_csv(
+        study / "parcels.csv", index=False)
+    notebook = _failing_notebook(root, "440100002")
+    try:
+        batch = run_reports(study, out=root / "out", jobs=2, progress=False, notebook=notebook,
+                            parameters={"uncertainty_runs": 50})
+    finally:
+        notebook.unlink()
+    return batch
+
+
+def test_one_report_per_town_and_index(sample_batch):
+    out = sample_batch.out_dir
+    assert sample_batch.ok, [r.error for r in sample_batch.failed]
+    towns = pd.read_csv(SAMPLE / "towns.csv", dtype=str)["town_id"]
+    for town in towns:
+        assert (out / f"{safe_file_name(town)}.html").stat().st_size > 10_000
+        assert (out / f"{safe_file_name(town)}.ipynb").exists()  # the executed notebook, for audit
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for town in towns:
+        assert f'href="{safe_file_name(town)}.html"' in index
+    assert sample_batch.provenance["data_fingerprint"] in index
+
+
+def test_reports_are_offline(sample_batch):
+    for page in sample_batch.out_dir.glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert not EXTERNAL_SRC.search(text), f"{page.name} loads something from the internet"
+        assert "cdn.plot.ly" not in text and "mathjax" not in text.lower().replace("include_mathjax", "")
+    assert (sample_batch.out_dir / "assets" / "plotly.min.js").exists()
+
+
+def test_reports_carry_provenance_and_content(sample_batch):
+    page = next(sample_batch.out_dir.glob("town_*.html")).read_text(encoding="utf-8")
+    assert sample_batch.provenance["data_fingerprint"] in page
+    assert "0.1.0" in page or sample_batch.provenance["package_version"] in page
+    assert page.count("plotly-graph-div") >= 8  # maps and charts reached the HTML
+    assert "injected-parameters" not in page and "papermill" not in page.lower()
+    for section in ("概况", "土地碎片化", "集体经济收入", "基层治理", "综合排名", "附录"):
+        assert section in page
+
+
+def test_second_run_reuses_unchanged_reports(sample_batch):
+    again = run_reports(SAMPLE, out=sample_batch.out_dir, jobs=2, progress=False)
+    assert {r.status for r in again.results} == {"reused"}
+    index = (again.out_dir / "index.html").read_text(encoding="utf-8")
+    assert "沿用" in index
+
+
+def test_failed_town_is_isolated_and_listed(tiny_batch):
+    status = {r.town_id: r for r in tiny_batch.results}
+    assert status["440100001"].status == "ok"
+    failed = status["440100002"]
+    assert failed.status == "failed" and "made to fail" in failed.error and "cell" in failed.error
+    assert (tiny_batch.out_dir / failed.log).exists()
+    index = (tiny_batch.out_dir / "index.html").read_text(encoding="utf-8")
+    assert "made to fail" in index
+    assert not (tiny_batch.out_dir / f"{safe_file_name('440100002')}.html").exists()
+
+
+def test_data_is_escaped_in_html_and_figures(tiny_batch):
+    page = (tiny_batch.out_dir / f"{safe_file_name('440100001')}.html").read_text(encoding="utf-8")
+    assert XSS not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or "\\u003cscript\\u003e" in page
+    assert "<b>粗</b>" not in page and "<b>粗</b>" not in (tiny_batch.out_dir / "index.html").read_text(encoding="utf-8")
+
+
+def test_missing_tables_are_explained_not_fatal(tiny_batch):
+    page = (tiny_batch.out_dir / f"{safe_file_name('440100001')}.html").read_text(encoding="utf-8")
+    assert "本研究没有“集体经济收入”数据" in page
+    assert "地块没有空间数据" in page
+
+
+def test_failed_run_keeps_good_earlier_report(tmp_path):
+    study = write_tiny_study(tmp_path / "study")
+    out = tmp_path / "out"
+    first = run_reports(study, out=out, jobs=1, progress=False, towns=["440100001"],
+                        parameters={"uncertainty_runs": 20})
+    assert first.ok
+    good = (out / f"{safe_file_name('440100001')}.html").read_bytes()
+    notebook = _failing_notebook(tmp_path, "440100001")
+    try:
+        second = run_reports(study, out=out, jobs=1, progress=False, towns=["440100001"], notebook=notebook,
+                             parameters={"uncertainty_runs": 20})
+    finally:
+        notebook.unlink()
+    assert not second.ok
+    assert (out / f"{safe_file_name('440100001')}.html").read_bytes() == good
+
+
+def test_safe_file_names():
+    assert safe_file_name("440100001") == "town_440100001"
+    for evil in ("../../etc/passwd", "a/b", "镇", "", ".."):
+        name = safe_file_name(evil)
+        assert re.fullmatch(r"[0-9A-Za-z._-]+", name) and "/" not in name and not name.startswith(".")
+    assert safe_file_name("a/b") != safe_file_name("a_b")
+
+
+def test_cli_reports_exit_code(tmp_path):
+    import subprocess
+    import sys
+
+    study = write_tiny_study(tmp_path / "study")
+    r = subprocess.run([sys.executable, "-m", "villagestudy.cli", "reports", str(study), "--out", str(tmp_path / "o"),
+                        "--town", "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "unknown town" in r.stderr and "Traceback" not in r.stderr
