@@ -3,7 +3,7 @@
 Usage
 -----
     python benchmarks/bench_land.py [--parcels 1000000] [--per-village 2000] [--tolerance 1.0]
-                                    [--study PATH] [--no-rotated]
+                                    [--study PATH | --synth] [--no-rotated]
 
 Parcels are generated in this script (vectorised ``shapely.box``): villages are
 tiles of a grid of rectangular parcels of 15-45 m sides; each parcel's right and
@@ -11,7 +11,9 @@ top edges touch their neighbour (25 %), leave a 0.5 m gap (20 %, within the
 1 m tolerance) or a 3 m gap (55 %); adjacent village tiles touch, so pairs
 across villages must be dropped; 15 % of parcels are not farmland; households
 hold about 4 scattered parcels; owners (economic societies) are row bands with
-10 % mixing. ``--study PATH`` loads a study folder instead.
+10 % mixing. ``--study PATH`` loads a study folder instead; ``--synth`` writes
+one with ``villagestudy.synth.write_synthetic_study`` (under
+``benchmarks/_work``, git-ignored) and loads it.
 
 Everything runs on the same geometries in one process:
 
@@ -36,8 +38,8 @@ parcel is an axis-aligned rectangle any more, envelopes grow) repeat
 ``find_blocks`` and floor (b).
 
 Times are wall-clock (``time.perf_counter``); "cpu" is the process CPU time
-(``time.process_time``), less sensitive to other jobs on the machine. Ratios
-use wall-clock times.
+(``time.process_time``), less sensitive to other jobs on the machine; ratios
+are printed for both.
 
 Peak memory: the peak resident set size of each step, read with
 ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` after resetting the kernel's
@@ -69,6 +71,7 @@ from villagestudy.metrics.blocks import find_blocks
 from villagestudy.settings import M2_PER_MU
 
 _PEAKS: list[float] = []
+WORK = Path(__file__).resolve().parent / "_work"
 
 
 def _rss_mb() -> float:
@@ -86,7 +89,10 @@ def _reset_peak() -> bool:
 
 
 def measure(label: str, fn, *args, repeat: int = 1, **kw):
-    """Run fn ``repeat`` times; print the best time and the peak memory; return (result, best seconds)."""
+    """Run fn ``repeat`` times; print the best times and the peak memory.
+
+    Returns (result, best wall seconds, best CPU seconds).
+    """
     times, cpus = [], []
     gc.collect()
     _reset_peak()
@@ -105,7 +111,12 @@ def measure(label: str, fn, *args, repeat: int = 1, **kw):
     runs = f"  best of {repeat}, first {times[0]:.3f} s" if repeat > 1 else ""
     print(f"  {label:<46s} {dt:8.3f} s  cpu {min(cpus):7.3f} s  peak {peak:6.0f} MB (+{max(peak - start, 0):5.0f} MB)"
           f"{runs}", flush=True)
-    return out, dt
+    return out, dt, min(cpus)
+
+
+def ratio(label: str, num: tuple[float, float], den: tuple[float, float], aim: str = "") -> None:
+    """Print num/den for wall-clock and CPU times."""
+    print(f"  ratio {label:<44s} = {num[0] / den[0]:5.2f} wall, {num[1] / den[1]:5.2f} cpu   {aim}")
 
 
 # ------------------------------------------------------------------ data
@@ -187,23 +198,23 @@ def run_blocks_and_floor_b(parcels, uses, tolerance, tag):
     farm = parcels["land_use"].isin(list(uses)).to_numpy() & (parcels["area_mu"].to_numpy() > 0)
     geoms = np.asarray(parcels.geometry.values, dtype=object)[farm]
     print(f"[{tag}] {farm.sum():,} farmland geometries")
-    (pairs_d, t_bd) = measure("floor (b) STRtree build+query dwithin", floor_b, geoms, tolerance, "dwithin")
+    pairs_d, *t_bd = measure("floor (b) STRtree build+query dwithin", floor_b, geoms, tolerance, "dwithin")
     n_d = pairs_d.shape[1]
     del pairs_d
-    (pairs_i, t_bi) = measure("floor (b) STRtree build+query intersects", floor_b, geoms, tolerance, "intersects")
+    pairs_i, *t_bi = measure("floor (b) STRtree build+query intersects", floor_b, geoms, tolerance, "intersects")
     n_i = pairs_i.shape[1]
     del pairs_i
     print(f"  (dwithin self-query: {n_d:,} pairs incl. self and both directions; intersects: {n_i:,})")
-    blocks_auto, t_auto = measure("find_blocks method='auto'", find_blocks, parcels, tolerance, uses)
-    blocks_env, t_env = measure("find_blocks method='envelope'", find_blocks, parcels, tolerance, uses,
-                                method="envelope")
+    blocks_auto, *t_auto = measure("find_blocks method='auto'", find_blocks, parcels, tolerance, uses)
+    blocks_env, *t_env = measure("find_blocks method='envelope'", find_blocks, parcels, tolerance, uses,
+                                 method="envelope")
     assert blocks_auto.equals(blocks_env)
     k = int(blocks_auto.max()) + 1
     print(f"  {k:,} blocks; same labels with both methods")
     for name, t in (("auto", t_auto), ("envelope", t_env)):
-        print(f"  ratio find_blocks[{name}] / floor (b) dwithin   = {t / t_bd:5.2f}   (aim <= 1.5)")
-        print(f"  ratio find_blocks[{name}] / floor (b) intersects = {t / t_bi:5.2f}")
-    return blocks_auto, {"dwithin": t_bd, "intersects": t_bi, "auto": t_auto, "envelope": t_env}
+        ratio(f"find_blocks[{name}] / floor (b) dwithin", t, t_bd, "(aim <= 1.5)")
+        ratio(f"find_blocks[{name}] / floor (b) intersects", t, t_bi)
+    return blocks_auto
 
 
 def main() -> None:
@@ -212,6 +223,9 @@ def main() -> None:
     ap.add_argument("--per-village", type=int, default=2000)
     ap.add_argument("--tolerance", type=float, default=None, help="default: the study's block_tolerance_m (1 m)")
     ap.add_argument("--study", type=Path, help="an existing study folder (default: generate parcels here)")
+    ap.add_argument("--synth", action="store_true",
+                    help="write (once, under benchmarks/_work) and load a study made by "
+                         "villagestudy.synth.write_synthetic_study instead of the in-script boxes")
     ap.add_argument("--no-rotated", action="store_true", help="skip the rotated (non-rectangle) repeat")
     args = ap.parse_args()
 
@@ -219,14 +233,24 @@ def main() -> None:
           f"pandas {pd.__version__}, numpy {np.__version__}")
     print("peak memory: ru_maxrss after resetting the high-water mark via /proc/self/clear_refs at each step"
           if _reset_peak() else "peak memory: ru_maxrss (cumulative: clear_refs unavailable)")
+    if args.synth and not args.study:
+        from villagestudy.synth import write_synthetic_study
+
+        args.study = WORK / f"land_{args.parcels}"
+        if not (args.study / "villages.csv").exists():
+            villages = max(1, args.parcels // args.per_village)
+            towns = max(1, villages // 40)
+            measure("write_synthetic_study", write_synthetic_study, args.study, towns=towns,
+                    villages_per_town=max(1, villages // towns), parcels_per_village=args.per_village, seed=1,
+                    parcel_format="parquet")
     if args.study:
         from villagestudy import load_study
 
-        study, _ = measure("load_study", load_study, args.study)
+        study, *_ = measure("load_study", load_study, args.study)
         if args.tolerance is not None:
             study = study.with_settings(block_tolerance_m=args.tolerance)
     else:
-        parcels, _ = measure(f"generate {args.parcels:,} parcels", generate, args.parcels, args.per_village)
+        parcels, *_ = measure(f"generate {args.parcels:,} parcels", generate, args.parcels, args.per_village)
         study = study_of(parcels, 1.0 if args.tolerance is None else args.tolerance)
     parcels = study.parcels
     uses = study.settings.farmland_uses
@@ -235,15 +259,15 @@ def main() -> None:
           f"tolerance {tol} m, farmland uses {list(uses)}")
 
     print("\n[table] non-block indicators vs floor (a)")
-    _, t_a = measure("floor (a) area + length + groupby", floor_a, parcels, repeat=3)
-    _, t_nb = measure("non-block indicators (7 incl. shape_index_am)", non_block, parcels, uses, repeat=3)
-    print(f"  ratio non-block / floor (a) = {t_nb / t_a:5.2f}   (aim <= 3)")
+    _, *t_a = measure("floor (a) area + length + groupby", floor_a, parcels, repeat=3)
+    _, *t_nb = measure("non-block indicators (7 incl. shape_index_am)", non_block, parcels, uses, repeat=3)
+    ratio("non-block / floor (a)", t_nb, t_a, "(aim <= 3)")
 
     print()
-    blocks, tb = run_blocks_and_floor_b(parcels, uses, tol, "blocks")
+    blocks = run_blocks_and_floor_b(parcels, uses, tol, "blocks")
 
     print("\n[all] land_indicators(study)")
-    table, t_all = measure("land_indicators (11 indicators)", land.land_indicators, study)
+    table, *_ = measure("land_indicators (11 indicators)", land.land_indicators, study)
     print(f"  {len(table):,} villages; medians: "
           + ", ".join(f"{c}={table[c].median():.3g}" for c in table.columns))
 
@@ -262,7 +286,7 @@ def main() -> None:
         gc.enable()
         rotated = parcels.set_geometry(gpd.GeoSeries(geoms, index=parcels.index, crs=parcels.crs))
         del geoms
-        blocks_r, tr = run_blocks_and_floor_b(rotated, uses, tol, "rotated")
+        blocks_r = run_blocks_and_floor_b(rotated, uses, tol, "rotated")
         same = blocks_r.equals(blocks)
         print(f"  same blocks as unrotated: {same}")
 

@@ -104,7 +104,7 @@ def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: 
     payload = {
         "fingerprint": fingerprint,
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "parameters": {k: v for k, v in parameters.items() if k != "study_path"},
+        "parameters": {k: v for k, v in parameters.items() if k not in ("study_path", "context_path")},
         "version": __version__,
         "inline_plotly": inline_plotly,
     }
@@ -251,6 +251,11 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         safe = safe_file_name(town_id)
         jobs_list.append(TownJob(town_id, loaded.town_name(town_id), safe, str(nb), str(out_dir), params,
                                  _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly))
+    context = out_dir / ".work" / f"context-{loaded.fingerprint}.pkl"
+    if force or not all(_reusable(j) for j in jobs_list):
+        _store_context(loaded, context, year, extra)
+        for job in jobs_list:
+            job.parameters["context_path"] = str(context)
     results = _run_jobs(jobs_list, jobs, force, progress)
     figures = key_figures(loaded, year=year)
     for r in results:
@@ -262,6 +267,16 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     write_index(out_dir, results, provenance, lang=lang)
     shutil.rmtree(out_dir / ".work", ignore_errors=True)
     return BatchResult(out_dir, results, provenance)
+
+
+def _store_context(study, path: Path, year, extra: dict) -> None:
+    """Compute the study-wide indicators and index once for every report of the batch."""
+    from .context import build_context, save_context
+
+    keys = ("weights", "standards", "normalise", "aggregate", "uncertainty_runs")
+    defaults = {"normalise": "minmax", "aggregate": "arithmetic", "uncertainty_runs": 500}
+    choice = {k: extra.get(k, defaults.get(k)) for k in keys}
+    save_context(build_context(study, year, **choice), path)
 
 
 def _install_plotly(out_dir: Path) -> str:

@@ -16,7 +16,6 @@ import pandas as pd
 from .. import catalog
 from .._version import __version__
 from ..i18n import register, t
-from ..settings import STANDARDS
 from .display import HTMLText, heading, note, report_mode, show, table_html
 
 register({
@@ -94,35 +93,26 @@ class TownReport:
 
     def __init__(self, study_path: str, town_id: str = "", year: int | None = 0, lang: str = "zh",
                  weights: dict | None = None, standards: dict | None = None, normalise: str = "minmax",
-                 aggregate: str = "arithmetic", uncertainty_runs: int = 500, report_mode: bool = False):
-        from .. import compute_indicators, load_study
-        from ..ranking import rank_villages
+                 aggregate: str = "arithmetic", uncertainty_runs: int = 500, report_mode: bool = False,
+                 context_path: str = ""):
+        from .context import build_context, context_parameters, load_context
 
         report_mode_set(report_mode)
         self.lang = "en" if str(lang).startswith("en") else "zh"
-        study = load_study(study_path)
-        if standards:
-            unknown = sorted(set(standards) - set(STANDARDS))
-            if unknown:
-                raise ValueError(f"unknown standard(s) {', '.join(unknown)}; known: {', '.join(STANDARDS)}")
-            study = study.with_settings(**standards)
-        self.study = study
+        params = context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs)
+        ctx = load_context(context_path, params) if context_path else None
+        if ctx is None:
+            ctx = build_context(study_path, year, weights, standards, normalise, aggregate, uncertainty_runs)
+        study = ctx.study
+        self.study, self.year, self.table, self.ranks = study, ctx.year, ctx.table, ctx.ranks
         self.town_id = str(town_id) if town_id else study.town_ids()[0]
         if self.town_id not in study.town_ids():
             raise ValueError(f"unknown town {self.town_id!r}; the study has {', '.join(study.town_ids())}")
-        self.year = int(year) if year else study.default_year
         self.parameters = {"town_id": self.town_id, "year": self.year, "lang": self.lang, "weights": weights or {},
                            "standards": standards or {}, "normalise": normalise, "aggregate": aggregate,
                            "uncertainty_runs": uncertainty_runs}
-        self.table = compute_indicators(study, year=self.year)
         self.town = study.for_towns(self.town_id)
         self.town_table = self.table[self.table["town_id"] == self.town_id]
-        options = dict(study.settings.index_options)
-        if study.settings.weights:
-            options["weights"] = dict(study.settings.weights)
-        self.ranks = rank_villages(self.table, weights=weights, normalise=normalise, aggregate=aggregate,
-                                     uncertainty={"n": uncertainty_runs, "seed": 0} if uncertainty_runs else False,
-                                     options=options)
         self.made = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
     # ---------------------------------------------------------------- helpers

@@ -132,7 +132,7 @@ class Display:
         self.decimals = int(decimals)
 
     @classmethod
-    def for_geoms(cls, *arrays, rel: float = SIMPLIFY_REL) -> "Display":
+    def for_geoms(cls, *arrays, rel: float | None = None) -> "Display":
         parts = [np.asarray(a, dtype=object) for a in arrays if a is not None and len(a)]
         parts = [p[usable(p)] for p in parts]
         parts = [p for p in parts if len(p)]
@@ -140,7 +140,7 @@ class Display:
             return cls(0.0, 1)
         b = shapely.total_bounds(np.concatenate(parts))
         side = max(b[2] - b[0], b[3] - b[1], 0.0)
-        tol = side * rel
+        tol = side * (SIMPLIFY_REL if rel is None else rel)
         # 1 m is far below a pixel on a map wider than 2 km; small maps keep 0.1 m
         return cls(tol, 0 if tol >= 1.0 else 1)
 
@@ -353,9 +353,13 @@ def colorscale_of(name_or_scale, reverse: bool = False) -> list:
     return [[float(p), c] for p, c in scale]
 
 
-def qualitative(n: int) -> list[str]:
-    """``n`` colours from plotly's qualitative palettes (cycled when more are asked)."""
-    base = list(pcolors.qualitative.Alphabet)
+def qualitative(n: int, palette: str = "Alphabet") -> list[str]:
+    """``n`` colours of a plotly qualitative palette (cycled when more are asked).
+
+    ``Alphabet`` (26 colours) for areas; ``Dark24`` for lines and bars, which
+    need colours that stand out on white.
+    """
+    base = list(getattr(pcolors.qualitative, palette))
     return [base[i % len(base)] for i in range(n)]
 
 

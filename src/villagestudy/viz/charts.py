@@ -244,7 +244,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
     years = sorted({int(y) for y in wide.index.get_level_values("year")}) if len(wide) else study.years
     names, _ = _names(study, None, ids)
     labels = unique_labels(names, ids)
-    palette = qualitative(len(ids))
+    palette = qualitative(len(ids), "Dark24")
     unit = "元" if lang == "zh" else " yuan"
     fig = go.Figure()
     measures = ["total", "operating"] if measure == "both" else [measure]
@@ -486,7 +486,7 @@ def small_multiples(table: pd.DataFrame, indicators: Sequence[str], village_ids=
     ids = list(tab.index)
     names, _ = _names(study, tab, ids)
     labels = unique_labels(names, ids)
-    palette = qualitative(len(ids))
+    palette = qualitative(len(ids), "Dark24")
     cols = max(1, min(cols, len(indicators)))
     rows = -(-len(indicators) // cols)
     metas = [Meta(i, lang) for i in indicators]

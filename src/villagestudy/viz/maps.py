@@ -416,7 +416,8 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
     # parks with polygons
     poly = np.flatnonzero(has_p)
     if len(poly):
-        fill_colors = [colors[i] if i in set(poly) else None for i in range(len(parks))]
+        in_poly = set(poly.tolist())
+        fill_colors = [colors[i] if i in in_poly else None for i in range(len(parks))]
         for tr in _group_fills(display, pgeoms, fill_colors, line_width=0):
             fig.add_trace(tr)
         if (missing & has_p).any():
@@ -707,7 +708,7 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
         for c in sorted(set(parcel_color[parcel_color >= 0].tolist())):
             idx = np.flatnonzero((parcel_color == c) & has)
             fig.add_trace(fill_trace(display, geoms[idx], pal[c], line_width=0.5))
-        _note(fig, t("groups_n", lang, n=len(order), by=t(by, lang)))
+        _note(fig, t("groups_n", lang, n=len(order), by=t(f"by_{by}", lang)))
     none = np.flatnonzero((codes < 0) & has)
     if len(none):
         fig.add_trace(fill_trace(display, geoms[none], NO_DATA_COLOR,
@@ -735,7 +736,7 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     if len(idx):
         fig.add_trace(hover_trace(display, geoms[idx], [hover(i) for i in idx], name=t("parcel", lang)))
     name = esc(v.at[0, "village_name"])
-    map_layout(fig, title if title is not None else t("parcels_map_title", lang, village=name, by=t(by, lang)),
+    map_layout(fig, title if title is not None else t("parcels_map_title", lang, village=name, by=t(f"by_{by}", lang)),
                lang=lang, height=height)
     if has.any():  # zoom to the parcels (the village outline may reach far beyond them)
         import shapely
