@@ -409,7 +409,7 @@ def test_parcels_by_household_owner_and_block(tiny):
     assert len([x for x in h00.x if x is None]) == 1  # two parcels (k = 0, 2) in ONE trace
     owner = parcels_map(tiny, IDS[0], by="owner", lang="en")
     assert {tr.name for tr in fills(owner)} == {f"{IDS[0]}-00", f"{IDS[0]}-01"}
-    assert "parcels by Owner" in owner.layout.title.text
+    assert "parcels by owner" in owner.layout.title.text
     blocks = parcels_map(tiny, IDS[0], by="block")
     # three adjacent arable parcels form one block, the forest parcel is in none
     assert {tr.name for tr in fills(blocks)} == {"连片区 1", "不在连片区（非耕地等）"}

@@ -448,7 +448,7 @@ def fmt_value(v, meta: Meta | None = None, lang: str = "zh") -> str:
     """A value as shown in hover text; missing values say so (never 0)."""
     if is_missing(v):
         return t("no_data", lang)
-    if meta is not None and meta.is_flag or isinstance(v, (bool, np.bool_)):
+    if (meta is not None and meta.is_flag) or isinstance(v, (bool, np.bool_)):
         return t("yes" if bool(v) else "no", lang)
     if meta is None:
         return fmt_number(v)

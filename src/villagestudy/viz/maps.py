@@ -18,7 +18,6 @@ Functions
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
