@@ -26,8 +26,6 @@ Example
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import write_table
 from .aggregate import (AGGREGATION_METHODS, aggregate_level, build_plan, pca_level_weights,
                         rank_desc, shift_for)
 from .diagnostics import Diagnostics, compute_diagnostics
@@ -310,24 +309,9 @@ def output_frame(result: IndexResult, id_name: str | None = None) -> pd.DataFram
 
 
 def _atomic_write(frame: pd.DataFrame, out: Path) -> Path:
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
+    if out.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"cannot write '{out.name}': use a .csv or .parquet file name")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=suffix, dir=out.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        if suffix == ".parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            # BOM so that Excel shows non-ASCII (e.g. Chinese) names correctly
-            frame.to_csv(tmp, index=False, encoding="utf-8-sig")
-        os.replace(tmp, out)  # atomic: readers never see a half-written file
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
+    return write_table(frame, out, index=False)  # temporary file, then moved into place
 
 
 def run_index_cli(table_path: str | Path, structure_path: str | Path, out: str | Path, *,
