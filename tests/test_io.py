@@ -206,3 +206,29 @@ def test_ids_that_lost_leading_zeros_are_repaired_with_a_warning(tiny_study_dir)
     study = vs.load_study(tiny_study_dir)
     assert study.governance["village_id"].iloc[0] == "044010000101"
     assert any("leading zero" in str(w) for w in study.notes)
+
+
+def test_large_csv_with_title_row_uses_fast_reader_and_keeps_row_numbers(tiny_study_dir):
+    """Past a few thousand lines the data rows are parsed by pandas' C reader: same rows, same messages."""
+    (tiny_study_dir / "parcels.gpkg").unlink()
+    n = 6000
+    rows = pd.DataFrame({"地块编码": [f"Q{i}" for i in range(n)], "村编码": "044010000101", "土地用途": "耕地",
+                         "承包方编码": [f"H{i % 50}" for i in range(n)], "面积(亩)": "1.5"})
+    rows.loc[4999, "面积(亩)"] = "abc"  # file row: title 1, header 2, data from 3 -> 5002
+    with open(tiny_study_dir / "parcels.csv", "w", encoding="gb18030", newline="") as f:
+        f.write("某村承包地块清单,,,,\n")
+        rows.to_csv(f, index=False)
+        f.write("合计,,,,9000\n")
+    with pytest.raises(vs.StudyError) as err:
+        vs.load_study(tiny_study_dir)
+    bad = [p for p in err.value.problems if p.file == "parcels.csv"]
+    assert len(bad) == 1 and bad[0].row == 5002 and bad[0].column == "area" and bad[0].value == "abc"
+    rows.loc[4999, "面积(亩)"] = "2"
+    with open(tiny_study_dir / "parcels.csv", "w", encoding="gb18030", newline="") as f:
+        f.write("某村承包地块清单,,,,\n")
+        rows.to_csv(f, index=False)
+        f.write("合计,,,,9000\n")
+    study = vs.load_study(tiny_study_dir)
+    assert len(study.parcels) == n and study.parcels["area_mu"].sum() == pytest.approx(1.5 * (n - 1) + 2)
+    assert study.parcels["land_use"].eq("arable").all()
+    assert any("total row" in str(w) and w.row == n + 3 for w in study.notes)

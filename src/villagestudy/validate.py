@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ._frames import map_unique
 from .errors import ProblemList
 from .io.aliases import FALSE_WORDS, TRUE_WORDS, VALUE_ALIASES
 from .io.readers import ROW, RawTable
@@ -70,8 +71,7 @@ def _to_number(frame: pd.DataFrame, column: str, file: str, problems: ProblemLis
     s = frame[column]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    text = s.astype("object").map(lambda v: None if v is None or (isinstance(v, float) and v != v) else
-                                  str(v).replace(",", "").replace("，", "").strip() or None)
+    text = map_unique(s, lambda v: str(v).replace(",", "").replace("，", "").strip() or None)
     num = pd.to_numeric(text, errors="coerce")
     bad = text.notna() & num.isna()
     for idx in bad[bad].index[:_MAX_LISTED]:
@@ -86,22 +86,18 @@ def _to_id(s: pd.Series) -> pd.Series:
     if pd.api.types.is_string_dtype(s) and not pd.api.types.is_object_dtype(s):
         return s.str.strip()
     def conv(v):
-        if v is None or (isinstance(v, float) and v != v):
-            return None
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
-        text = str(v).strip()
-        return text or None
-    return s.astype("object").map(conv).astype("str")
+        return str(v).strip() or None
+    return map_unique(s, conv, "str")
 
 
 def _to_bool(frame: pd.DataFrame, column: str, file: str, problems: ProblemList) -> pd.Series:
     s = frame[column]
     if pd.api.types.is_bool_dtype(s):
         return s.astype("boolean")
-    text = s.astype("object").map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                                  else str(v).strip().lower())
-    out = text.map(lambda t: True if t in TRUE_WORDS else False if t in FALSE_WORDS else None)
+    text = map_unique(s, lambda v: str(v).strip().lower())
+    out = map_unique(text, lambda t: True if t in TRUE_WORDS else False if t in FALSE_WORDS else None)
     bad = text.notna() & out.isna()
     for idx in bad[bad].index[:_MAX_LISTED]:
         problems.error(file, "not a yes/no value", row=int(frame.at[idx, ROW]), column=column,
@@ -111,11 +107,10 @@ def _to_bool(frame: pd.DataFrame, column: str, file: str, problems: ProblemList)
 
 def _to_category(frame: pd.DataFrame, column: str) -> pd.Series:
     aliases = VALUE_ALIASES.get(column, {})
-    s = frame[column].astype("object").map(lambda v: None if v is None or (isinstance(v, float) and v != v)
-                                          else str(v).strip())
-    uniques = pd.unique(s.dropna())
-    mapping = {u: aliases.get(u, aliases.get(u.lower(), u.lower())) for u in uniques}
-    return s.map(mapping).astype("str")
+    def canon(v):
+        text = str(v).strip()
+        return aliases.get(text, aliases.get(text.lower(), text.lower()))
+    return map_unique(frame[column], canon, "str")
 
 
 def _unit_factor(unit: str | None, kind: str, file: str, column: str, problems: ProblemList) -> float:
@@ -185,8 +180,7 @@ def canonical_table(raw: RawTable, table: Table, settings: Settings, problems: P
         if col.kind == "id":
             frame[col.name] = _to_id(frame[col.name])
         elif col.kind == "text":
-            frame[col.name] = frame[col.name].astype("object").map(
-                lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v).strip()).astype("str")
+            frame[col.name] = map_unique(frame[col.name], lambda v: str(v).strip(), "str")
         elif col.kind == "category":
             frame[col.name] = _to_category(frame, col.name)
         elif col.kind == "bool":
@@ -221,6 +215,8 @@ def canonical_table(raw: RawTable, table: Table, settings: Settings, problems: P
 
 
 def _check_unique(frame: pd.DataFrame, key: list[str], file: str, problems: ProblemList) -> None:
+    if len(key) == 1 and frame[key[0]].is_unique:  # one hash pass: the usual case is cheap
+        return
     dup = frame[key].notna().all(axis=1) & frame.duplicated(key, keep=False)
     if not dup.any():
         return

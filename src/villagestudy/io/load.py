@@ -227,7 +227,7 @@ def _warn_missing_data(tables: dict, files: dict, problems: ProblemList) -> None
         t = tables.get(name)
         if t is None or "village_id" not in t:
             continue
-        lacking = villages.loc[~villages["village_id"].isin(set(t["village_id"]))]
+        lacking = villages.loc[~villages["village_id"].isin(pd.unique(t["village_id"]))]
         for _, row in lacking.head(20).iterrows():
             problems.warning(files[name], f"village {row['village_id']} ({row.get('village_name', '')}) "
                              f"has no rows in this table", row=int(row[ROW]) if ROW in row else None)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._frames import map_unique
 from ..errors import ProblemList
 from .aliases import is_total_marker, resolve_header, unit_note
 
@@ -53,14 +54,15 @@ def decode_text(path: Path, problems: ProblemList) -> tuple[str | None, str | No
     return None, None
 
 
-def _grid_from_csv(text: str) -> list[list[str]]:
-    sample = text[:4096]
+def _delimiter(text: str) -> str:
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t").delimiter
     except csv.Error:
-        delimiter = ","
-    return [row for row in csv.reader(_io.StringIO(text), delimiter=delimiter)]
+        return ","
+
+
+def _grid_from_csv(text: str) -> list[list[str]]:
+    return [row for row in csv.reader(_io.StringIO(text), delimiter=_delimiter(text))]
 
 
 def _grid_from_xlsx(path: Path) -> list[list[object]]:
@@ -120,8 +122,13 @@ def _find_header(grid: list[list[object]], expected: set[str]) -> int | None:
 
 
 def read_grid_table(path: Path, grid: list[list[object]], expected: set[str], problems: ProblemList,
-                    encoding: str | None = None) -> RawTable | None:
-    """Turn a grid of cells (rows of a CSV or a sheet) into a :class:`RawTable`."""
+                    encoding: str | None = None, body=None) -> RawTable | None:
+    """Turn a grid of cells (rows of a CSV or a sheet) into a :class:`RawTable`.
+
+    ``body``, when given, reads the data rows itself: ``body(data_start, keep)``
+    returns a frame of the kept columns (by position) and the file row numbers;
+    ``grid`` then needs to hold only the first rows (title, header).
+    """
     grid = [list(r) for r in grid]
     width = max((len(r) for r in grid), default=0)
     grid = [r + [None] * (width - len(r)) for r in grid]
@@ -165,6 +172,12 @@ def read_grid_table(path: Path, grid: list[list[object]], expected: set[str], pr
         if unit:
             units[name] = unit
     keep = [i for i, c in enumerate(columns) if c is not None]
+    if body is not None:
+        frame, numbers = body(data_start, keep)
+        frame.columns = [columns[i] for i in keep]
+        frame[ROW] = numbers
+        frame = _drop_total_rows(frame, path.name, problems)
+        return RawTable(frame, path.name, units, sheet_unit, encoding, ignored)
     rows, numbers = [], []
     for r in range(data_start, len(grid)):
         values = [grid[r][i] for i in keep]
@@ -184,17 +197,40 @@ def _drop_total_rows(frame: pd.DataFrame, file: str, problems: ProblemList) -> p
     text_cols = [c for c in frame.columns if c != ROW][:4]
     is_total = pd.Series(False, index=frame.index)
     for c in text_cols:
-        is_total |= frame[c].map(is_total_marker)
+        is_total |= map_unique(frame[c], is_total_marker).fillna(False).astype(bool)
     for r in frame.loc[is_total, ROW]:
         problems.warning(file, "total row (合计/总计) dropped: it is not a village", row=int(r))
     return frame.loc[~is_total].reset_index(drop=True)
+
+
+_FAST_CSV_LINES = 5000  # past this, data rows are parsed by pandas' C reader
 
 
 def read_text_table(path: Path, expected: set[str], problems: ProblemList) -> RawTable | None:
     text, enc = decode_text(path, problems)
     if text is None:
         return None
-    return read_grid_table(path, _grid_from_csv(text), expected, problems, encoding=enc)
+    if text.count("\n") < _FAST_CSV_LINES:
+        return read_grid_table(path, _grid_from_csv(text), expected, problems, encoding=enc)
+    head = "\n".join(text.split("\n", _MAX_HEADER_SEARCH + 2)[: _MAX_HEADER_SEARCH + 2])
+    grid = _grid_from_csv(head)
+    delimiter = _delimiter(head)
+    width = max(len(r) for r in grid)
+
+    def body(data_start: int, keep: list[int]):
+        frame = pd.read_csv(_io.StringIO(text), header=None, skiprows=data_start, names=list(range(width)),
+                            usecols=keep, dtype=str, keep_default_na=False, na_values=[""], sep=delimiter,
+                            skip_blank_lines=False, engine="c")
+        numbers = pd.RangeIndex(data_start + 1, data_start + 1 + len(frame))
+        blank = frame.isna().all(axis=1).to_numpy()
+        frame = frame.loc[~blank].reset_index(drop=True)
+        frame = frame.astype(object).where(frame.notna(), None)
+        return frame, numbers[~blank]
+
+    try:
+        return read_grid_table(path, grid, expected, problems, encoding=enc, body=body)
+    except (pd.errors.ParserError, ValueError):  # ragged rows: the slower reader copes
+        return read_grid_table(path, _grid_from_csv(text), expected, problems, encoding=enc)
 
 
 def read_xlsx_table(path: Path, expected: set[str], problems: ProblemList) -> RawTable | None:
