@@ -17,12 +17,17 @@ from ._common import Notes, safe_divide
 __all__ = ["compute_indicators", "Notes", "safe_divide"]
 
 
-def _pillar_functions():
+def _pillar_functions(study: Study | None = None):
     # imported lazily so that one pillar's import error names that pillar
     from . import governance, income, land, parks
 
-    return [land.land_indicators, parks.park_indicators, income.income_indicators,
-            governance.governance_indicators]
+    fns = [land.land_indicators, parks.park_indicators, income.income_indicators,
+           governance.governance_indicators]
+    if study is not None:  # partitioned studies and Dask runs: the same functions, per partition
+        from ..distributed import dask_pillars
+
+        fns = dask_pillars(study, fns)
+    return fns
 
 
 def compute_indicators(study: Study, year: int | None = None, **settings) -> pd.DataFrame:
@@ -56,7 +61,7 @@ def compute_indicators(study: Study, year: int | None = None, **settings) -> pd.
     notes = Notes()
     base = study.villages.set_index("village_id")[["village_name", "town_id"]]
     parts = [base]
-    for fn in _pillar_functions():
+    for fn in _pillar_functions(study):
         part = fn(study, year=year, notes=notes)
         parts.append(part.reindex(base.index))
     table = pd.concat(parts, axis=1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,17 @@ def safe_divide(numerator, denominator, name: str | None = None) -> pd.Series:
     if name is not None:
         out = out.rename(name)
     return out
+
+
+def note(notes: "Notes | None", indicator: str, message: str, villages: Iterable | None = None) -> None:
+    """Add ``message`` for ``indicator`` to ``notes`` (if any), once per village when villages are given."""
+    if notes is None:
+        return
+    if villages is None:
+        notes.add(indicator, message)
+    else:
+        for v in villages:
+            notes.add(indicator, message, village_id=str(v))
 
 
 @dataclass

@@ -36,7 +36,8 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from ._common import Notes
+from ..settings import Settings
+from ._common import Notes, note as _note
 from .standards import meets
 
 __all__ = [
@@ -55,21 +56,11 @@ TABLE_INDICATORS = ("social_workers_per_10k", "social_workers_ok", "certified_sh
 GRID_INDICATORS = ("grid_count", "micro_grid_count", "households_per_grid", "micro_grid_party_coverage")
 GOVERNANCE_INDICATORS = (*TABLE_INDICATORS, "registration_separation_rate", *GRID_INDICATORS)
 FLAG_INDICATORS = ("social_workers_ok", "former_cadre_present", "grid_part_time_ok", "office_area_ok")
-DEFAULT_SOCIAL_WORKERS_PER_10K_MIN = 18.0
-DEFAULT_GRID_PART_TIME_MAX = 0.5
+DEFAULT_SOCIAL_WORKERS_PER_10K_MIN = float(Settings.social_workers_per_10k_min)
+DEFAULT_GRID_PART_TIME_MAX = float(Settings.grid_part_time_max)
 
 
 # ---------------------------------------------------------------- helpers
-def _note(notes: Notes | None, indicator: str, message: str, villages: Iterable | None = None) -> None:
-    if notes is None:
-        return
-    if villages is None:
-        notes.add(indicator, message)
-    else:
-        for v in villages:
-            notes.add(indicator, message, village_id=str(v))
-
-
 def _index(villages, fallback: Iterable) -> pd.Index:
     if villages is None:
         ids = sorted({str(v) for v in fallback if not pd.isna(v)})

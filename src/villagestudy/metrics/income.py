@@ -43,7 +43,8 @@ import numpy as np
 import pandas as pd
 
 from ..schema import INCOME_CATEGORIES, OPERATING_CATEGORIES
-from ._common import Notes
+from ..settings import Settings
+from ._common import Notes, note as _note
 from .standards import meets
 
 __all__ = [
@@ -59,21 +60,11 @@ INCOME_INDICATORS = ("income_total_yuan", "operating_income_yuan", *SHARE_INDICA
                      "income_per_resident_yuan", "operating_income_per_resident_yuan", "income_growth",
                      "income_cagr")
 FLAG_INDICATORS = ("weak_village",)
-DEFAULT_WEAK_TOTAL_YUAN = 100_000.0
-DEFAULT_WEAK_OPERATING_YUAN = 50_000.0
+DEFAULT_WEAK_TOTAL_YUAN = float(Settings.weak_total_yuan)
+DEFAULT_WEAK_OPERATING_YUAN = float(Settings.weak_operating_yuan)
 
 
 # ---------------------------------------------------------------- helpers
-def _note(notes: Notes | None, indicator: str, message: str, villages: Iterable | None = None) -> None:
-    if notes is None:
-        return
-    if villages is None:
-        notes.add(indicator, message)
-    else:
-        for v in villages:
-            notes.add(indicator, message, village_id=str(v))
-
-
 def _clean(income: pd.DataFrame, notes: Notes | None, name: str) -> pd.DataFrame:
     """village_id (str), year (int), category, amount (float) of usable rows."""
     missing = [c for c in ("village_id", "year", "category", "amount_yuan") if c not in income]

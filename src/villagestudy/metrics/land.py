@@ -46,7 +46,8 @@ import pandas as pd
 import shapely
 
 from .. import catalog
-from ._common import Notes
+from ..settings import Settings
+from ._common import Notes, note as _note
 from .blocks import _block_labels, check_projected, distinct_count, geometry_array
 
 __all__ = [
@@ -64,22 +65,12 @@ HOUSEHOLD_INDICATORS = ("parcels_per_household", "simpson_index", "januszewski_i
 GEOMETRIC_INDICATORS = ("block_count", "effective_mesh_size_mu", "contiguous_share", "shape_index_am",
                         "owners_per_block_am")
 
-DEFAULT_FARMLAND = ("arable",)
-DEFAULT_TOLERANCE_M = 1.0
-DEFAULT_BLOCK_MIN_MU = 50.0
+DEFAULT_FARMLAND = Settings.farmland_uses
+DEFAULT_TOLERANCE_M = float(Settings.block_tolerance_m)
+DEFAULT_BLOCK_MIN_MU = float(Settings.block_min_mu)
 
 
 # ------------------------------------------------------------ preparation
-def _note(notes: Notes | None, indicator: str, message: str, villages: Iterable | None = None) -> None:
-    if notes is None:
-        return
-    if villages is None:
-        notes.add(indicator, message)
-    else:
-        for v in villages:
-            notes.add(indicator, message, village_id=str(v))
-
-
 def _as_uses(farmland_uses) -> tuple[str, ...]:
     if farmland_uses is None:
         return DEFAULT_FARMLAND

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .. import catalog
-from ..settings import M2_PER_MU
-from ._common import Notes
+from ..settings import M2_PER_MU, Settings
+from ._common import Notes, note as _note
 
 __all__ = ["PARK_INDICATORS", "park_count", "park_land_mu", "park_far", "park_occupancy",
            "park_rent_per_m2_yuan", "park_tax_per_mu_yuan", "park_old_share", "park_dispersion",
@@ -30,20 +30,10 @@ __all__ = ["PARK_INDICATORS", "park_count", "park_land_mu", "park_far", "park_oc
 
 PARK_INDICATORS = ("park_count", "park_land_mu", "park_far", "park_occupancy", "park_rent_per_m2_yuan",
                    "park_tax_per_mu_yuan", "park_old_share", "park_dispersion")
-DEFAULT_OLD_BEFORE_YEAR = 2000
+DEFAULT_OLD_BEFORE_YEAR = int(Settings.old_before_year)
 
 
 # ---------------------------------------------------------------- helpers
-def _note(notes: Notes | None, indicator: str, message: str, villages: Iterable | None = None) -> None:
-    if notes is None:
-        return
-    if villages is None:
-        notes.add(indicator, message)
-    else:
-        for v in villages:
-            notes.add(indicator, message, village_id=str(v))
-
-
 def _frame(parks: pd.DataFrame, notes: Notes | None, indicator: str) -> pd.DataFrame:
     """Parks with a village id (others left out with a note)."""
     if "village_id" not in parks:
