@@ -15,8 +15,9 @@ def map_unique(s: pd.Series, fn: Callable[[object], object], dtype: str | None =
 
     Examples
     --------
-    >>> map_unique(pd.Series(["a", "b", "a", None]), str.upper).tolist()
-    ['A', 'B', 'A', None]
+    >>> out = map_unique(pd.Series(["a", "b", "a", None]), str.upper)
+    >>> out[:3].tolist(), bool(out.isna()[3])
+    (['A', 'B', 'A'], True)
     """
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)

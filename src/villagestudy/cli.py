@@ -55,9 +55,11 @@ def cmd_synth(args) -> int:
         years = parse_years(args.years)
     except ValueError as e:
         raise UsageError(str(e)) from None
+    if args.partitioned:  # parcels.parquet/town_id=<id>/part.0.parquet, written town by town
+        from .synth.partitioned import write_partitioned_study as write_synthetic_study
+    kw = {} if args.partitioned else {"parcel_format": args.parcel_format}
     out = write_synthetic_study(args.out, towns=args.towns, villages_per_town=args.villages_per_town,
-                                parcels_per_village=args.parcels_per_village, years=years, seed=args.seed,
-                                parcel_format=args.parcel_format)
+                                parcels_per_village=args.parcels_per_village, years=years, seed=args.seed, **kw)
     print(f"Wrote a synthetic study to {out}")
     return 0
 
@@ -109,8 +111,15 @@ def _parse_value(text: str):
 def cmd_metrics(args) -> int:
     from . import compute_indicators
 
-    study = _study_with_overrides(args)
-    table = compute_indicators(study, year=args.year)
+    if args.scheduler or args.workers:  # on Dask (a partitioned study is on Dask anyway)
+        from .distributed import compute_indicators_dask, open_client
+
+        with open_client(args.scheduler, args.workers) as client:
+            study = _study_with_overrides(args)  # a partitioned study is validated on the cluster
+            table = compute_indicators_dask(study, year=args.year, client=client)
+    else:
+        study = _study_with_overrides(args)
+        table = compute_indicators(study, year=args.year)
     if args.out:
         from ._atomic import write_table
 
@@ -153,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--parcel-format", choices=["gpkg", "parquet"], default="gpkg",
                    help="file format of the parcels (default gpkg)")
+    s.add_argument("--partitioned", action="store_true",
+                   help="parcels as a GeoParquet dataset partitioned by town (parcels.parquet/town_id=<id>/), "
+                        "written town by town: for studies of millions of parcels")
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("indicators", help="print the indicator catalog",
@@ -169,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, help="output file (.csv or .parquet)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a study setting or standard, e.g. --set weak_total_yuan=200000")
+    s.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786)")
+    s.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
     s.set_defaults(func=cmd_metrics)
 
     from . import cli_more

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -29,9 +30,15 @@ def cmd_reports(args) -> int:
         params["weights"] = args.weights
     if args.standards:
         params["standards"] = args.standards
-    batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang, jobs=args.jobs,
-                        force=args.force, notebook=args.notebook, parameters=params,
-                        inline_plotly=args.inline_plotly, progress=not args.quiet)
+    on_cluster = contextlib.nullcontext()
+    if args.scheduler:  # the up-front load and indicators of a partitioned study run on the cluster too
+        from .distributed import open_client
+
+        on_cluster = open_client(args.scheduler)
+    with on_cluster:
+        batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
+                            jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
+                            inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler)
     for r in batch.results:
         line = f"  {r.status:7s} {r.town_id} {r.town_name}"
         if r.status == "ok":
@@ -170,4 +177,27 @@ def add_commands(sub) -> None:
     s.add_argument("--inline-plotly", action="store_true",
                    help="inline plotly.js in every report instead of one shared copy under OUT/assets")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="one task per town on this Dask scheduler (workers must see the same folders)")
     s.set_defaults(func=cmd_reports)
+
+    # ---- consult (villagestudy.consult.serve) ----
+    def cmd_consult(args) -> int:
+        from .consult.serve import run_from_args
+
+        return run_from_args(args)
+
+    s = sub.add_parser("consult", help="serve the live consultation app (widgets) with Voilà",
+                       description="Serve notebooks/consultation.ipynb with Voilà: pick a town and year, move the "
+                                   "pillar weights, change the standards and the methods, and see the ranking, the "
+                                   "map and the villages missing each standard update at once. Works offline. "
+                                   "Listens on 127.0.0.1 unless --host 0.0.0.0 is given.")
+    s.add_argument("study", nargs="?", type=Path, default=None, help="study folder (default: the bundled sample)")
+    s.add_argument("--port", type=int, default=None, help="port (default 8866, or a free one when it is taken)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="interface to listen on (default 127.0.0.1; 0.0.0.0 lets other computers connect)")
+    s.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the app (default zh)")
+    s.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    s.add_argument("--out", type=Path, default=Path("outputs") / "scenarios",
+                   help="folder of saved scenarios (default outputs/scenarios)")
+    s.set_defaults(func=cmd_consult)

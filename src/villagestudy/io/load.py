@@ -160,6 +160,8 @@ def load_study(path: str | Path, **overrides) -> Study:
     >>> import villagestudy as vs
     >>> study = vs.load_study("data/sample")  # doctest: +SKIP
     """
+    from ..distributed import PARTITIONED_TABLES, PartitionedStudy, find_partitioned, open_partitioned
+
     folder = Path(path)
     problems = ProblemList()
     if not folder.is_dir():
@@ -171,8 +173,12 @@ def load_study(path: str | Path, **overrides) -> Study:
     crs = settings.crs
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    found: dict[str, Path] = {}
     for name in TABLE_NAMES:
         spec = TABLES[name]
+        if name in PARTITIONED_TABLES and (root := find_partitioned(folder, name, problems)) is not None:
+            found[name] = root  # a partitioned folder (parcels.parquet/...): checked below, read lazily
+            continue
         raw = _read_raw(folder, name, problems)
         if raw is None:
             if spec.required_file and find_table_file(folder, name) is None:
@@ -198,13 +204,17 @@ def load_study(path: str | Path, **overrides) -> Study:
     repair_stripped_zeros(tables, files, problems)
     check_references(tables, files, problems)
     _warn_missing_data(tables, files, problems)
+    lazy = {}
+    if found:  # one Dask task per partition file, on the client in force (see villagestudy.distributed)
+        lazy, crs = open_partitioned(folder, found, tables, files, settings.replace(crs=crs), crs, problems)
     problems.raise_if_errors()
     for name, frame in tables.items():
         tables[name] = frame.drop(columns=[ROW])
         if isinstance(frame, gpd.GeoDataFrame):
             tables[name] = gpd.GeoDataFrame(tables[name], geometry="geometry", crs=frame.crs)
-    return Study(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
-                 sources=files, **tables)
+    kind, extra = (PartitionedStudy, {"partitioned": lazy}) if lazy else (Study, {})
+    return kind(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
+                sources=files, **tables, **extra)
 
 
 def _fill_areas_from_geometry(frame: gpd.GeoDataFrame, table: str) -> gpd.GeoDataFrame:

@@ -199,7 +199,7 @@ def _now() -> str:
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
-                progress: bool = True) -> BatchResult:
+                progress: bool = True, scheduler: str | None = None) -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -222,6 +222,9 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     inline_plotly : bool
         Inline plotly.js in every report (one file per town, about 5 MB more each)
         instead of one shared copy under ``out/assets``.
+    scheduler : str, optional
+        Address of a Dask scheduler: one task per town on that cluster instead of
+        local processes (see :mod:`villagestudy.reports.dask_runner`).
     """
     from .. import load_study
     from .index_page import key_figures, write_index
@@ -256,7 +259,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         _store_context(loaded, context, year, extra)
         for job in jobs_list:
             job.parameters["context_path"] = str(context)
-    results = _run_jobs(jobs_list, jobs, force, progress)
+    results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
     figures = key_figures(loaded, year=year)
     for r in results:
         r.key_figures = figures.get(r.town_id, {})
@@ -285,7 +288,8 @@ def _install_plotly(out_dir: Path) -> str:
     return install_shared_plotly(out_dir)
 
 
-def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress: bool) -> list[TownResult]:
+def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress: bool,
+              scheduler: str | None = None) -> list[TownResult]:
     from tqdm import tqdm
 
     results: dict[str, TownResult] = {}
@@ -307,7 +311,11 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
         bar.update(1)
 
     bar.set_postfix(done=counts["done"], failed=0, left=len(todo))
-    if workers == 1:
+    if scheduler is not None:
+        from .dask_runner import run_jobs_on_dask
+
+        run_jobs_on_dask(todo, scheduler, jobs, record)
+    elif workers == 1:
         for job in todo:
             record(render_town(job))
     else:

@@ -147,7 +147,8 @@ def _write_geo(frame: gpd.GeoDataFrame, path: Path, layer: str | None = None) ->
 
 def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town: int | tuple[int, int] | None = (8, 15),
                           parcels_per_village: int = 150, years: tuple[int, int] | str = (2019, 2023),
-                          seed: int = 0, parcel_format: str = "gpkg", crs: str = "EPSG:4547") -> Path:
+                          seed: int = 0, parcel_format: str = "gpkg", crs: str = "EPSG:4547",
+                          _parcels=None) -> Path:
     """Write a complete synthetic study folder of the data contract and return its path.
 
     Parameters
@@ -170,6 +171,9 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
     crs : str
         CRS written into the files; coordinates are metres around x=500,000, y=2,500,000 as in
         EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM 114E).
+    _parcels : optional, private
+        Hook of :mod:`villagestudy.synth.partitioned`: an object with ``make_parcels``, ``place_parcels``
+        (as in ``_land``) and ``write_parcels`` (as ``_write_parcels``) that streams the parcels town by town.
 
     Returns
     -------
@@ -215,13 +219,13 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
     counts = np.maximum(1, np.round(parcels_per_village * r_pop.uniform(0.8, 1.2, n_vill))).astype(np.int64)
 
     # --- land and layout ----------------------------------------------------------------------------
-    parcels = _land.make_parcels(r_land, counts, frag, community)
+    parcels = (_parcels or _land).make_parcels(r_land, counts, frag, community)
     band_h = _land.park_band_height(parcels.extent[:, 1], r_layout)
     need_w = np.maximum(parcels.extent[:, 0], 250.0) * r_layout.uniform(1.0, 1.3, n_vill)
     need_h = parcels.extent[:, 1] + _land.PARK_GAP + band_h
     layout = layout_study(r_layout, list(n_per_town), need_w, need_h)
     inner = layout.inner
-    pbox = _land.place_parcels(parcels, inner, r_layout)
+    pbox = (_parcels or _land).place_parcels(parcels, inner, r_layout)
     band = np.column_stack([inner[:, 0], inner[:, 1] + parcels.extent[:, 1] + _land.PARK_GAP, inner[:, 2],
                             inner[:, 3]])
 
@@ -321,7 +325,7 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
         geometry=np.concatenate([g_geom, m_geom]), crs=crs)
     _write_geo(grids, out / "grids.gpkg", "grids")
     del parks, grids
-    _write_parcels(out, parcels, pbox, vids, parcel_format, crs)
+    (_parcels.write_parcels if _parcels else _write_parcels)(out, parcels, pbox, vids, parcel_format, crs)
     return out
 
 
