@@ -3,8 +3,8 @@
 Examples
 --------
 >>> import villagestudy as vs
->>> study = vs.load_study("data/sample")          # doctest: +SKIP
->>> table = vs.compute_indicators(study)          # doctest: +SKIP
+>>> study = vs.load_study("data/sample")
+>>> table = vs.compute_indicators(study)
 """
 from ._version import __version__
 from .errors import Problem, StudyError

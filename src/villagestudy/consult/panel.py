@@ -30,10 +30,11 @@ text taken from data is HTML-escaped.
 Examples
 --------
 >>> from villagestudy.consult import panel
->>> app = panel("data/sample", lang="zh")            # doctest: +SKIP
->>> app.widget                                       # doctest: +SKIP
->>> app.weight_sliders["governance"].value = 2       # doctest: +SKIP
->>> app.ranking.table[["village_name", "rank"]]      # doctest: +SKIP
+>>> app = panel("data/sample", lang="zh")
+>>> box = app.widget                               # display it in JupyterLab or Voila
+>>> app.weight_sliders["governance"].value = 2      # the ranking and the map update at once
+>>> int(app.ranking.table["rank"].min())
+1
 """
 from __future__ import annotations
 

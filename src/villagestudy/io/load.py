@@ -158,7 +158,9 @@ def load_study(path: str | Path, **overrides) -> Study:
     Examples
     --------
     >>> import villagestudy as vs
-    >>> study = vs.load_study("data/sample")  # doctest: +SKIP
+    >>> study = vs.load_study("data/sample")
+    >>> len(study.towns)
+    4
     """
     from ..distributed import PARTITIONED_TABLES, PartitionedStudy, find_partitioned, open_partitioned
 

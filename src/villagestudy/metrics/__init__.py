@@ -52,7 +52,7 @@ def compute_indicators(study: Study, year: int | None = None, **settings) -> pd.
     Examples
     --------
     >>> import villagestudy as vs
-    >>> table = vs.compute_indicators(vs.load_study("data/sample"))  # doctest: +SKIP
+    >>> table = vs.compute_indicators(vs.load_study("data/sample"))
     """
     if settings:
         study = study.with_settings(**settings)

@@ -11,10 +11,10 @@ Examples
 --------
 >>> import villagestudy as vs
 >>> from villagestudy import viz
->>> study = vs.load_study("data/sample")                        # doctest: +SKIP
->>> table = vs.compute_indicators(study)                        # doctest: +SKIP
->>> fig = viz.village_map(study, table, "income_total_yuan")    # doctest: +SKIP
->>> viz.write_html(fig, "outputs/map.html")                     # doctest: +SKIP
+>>> study = vs.load_study("data/sample")
+>>> table = vs.compute_indicators(study)
+>>> fig = viz.village_map(study, table, "income_total_yuan")
+>>> path = viz.write_html(fig, "outputs/map.html")   # offline: plotly.js inlined, no CDN
 """
 from .charts import (
     compliance_heatmap, compliance_table, income_composition, income_trend, rank_intervals, ranked_bar,
