@@ -268,3 +268,16 @@ def test_a_task_that_dies_is_recorded_and_the_others_go_on(client, tmp_path):
     run_jobs_on_dask([bad, also_bad], client.scheduler.address, None, got.append)
     assert sorted(r.town_id for r in got) == ["t1", "t2"]
     assert all(r.status == "failed" and r.error.startswith("worker failed:") for r in got)
+
+
+def test_real_town_report_on_a_partitioned_study(studies, tmp_path):
+    """The real report notebook on a partitioned study: maps read only the town's partitions."""
+    from villagestudy.reports import run_reports
+
+    study = studies[1]
+    towns = pd.read_csv(study / "towns.csv", dtype=str)["town_id"].tolist()
+    batch = run_reports(study, out=tmp_path / "out", towns=towns[:1], jobs=1, progress=False,
+                        parameters={"uncertainty_runs": 20})
+    assert batch.ok, [r.error for r in batch.failed]
+    page = (tmp_path / "out" / f"town_{towns[0]}.html").read_text(encoding="utf-8")
+    assert page.count("plotly-graph-div") >= 8

@@ -149,3 +149,18 @@ def test_cli_reports_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-m", "villagestudy.cli", "reports", str(study), "--out", str(tmp_path / "o"),
                         "--town", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "unknown town" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_metrics_and_fingerprint_follow_settings(tiny_study_dir, tmp_path):
+    import subprocess
+    import sys
+
+    import villagestudy as vs
+
+    study = vs.load_study(tiny_study_dir)
+    assert study.with_settings(weak_total_yuan=200_000).fingerprint != study.fingerprint
+    out = tmp_path / "m.parquet"
+    r = subprocess.run([sys.executable, "-m", "villagestudy.cli", "metrics", str(tiny_study_dir), "--out", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert len(pd.read_parquet(out)) == 3

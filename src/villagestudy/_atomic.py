@@ -44,7 +44,9 @@ def write_table(frame, target: str | Path, index: bool = True) -> Path:
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
         if suffix == ".parquet":
-            frame.to_parquet(tmp, index=index)
+            plain = frame.copy(deep=False)
+            plain.attrs = {}  # notes and settings in attrs are not parquet metadata
+            plain.to_parquet(tmp, index=index)
         elif suffix == ".xlsx":
             frame.to_excel(tmp, index=index)
         elif suffix in (".csv", ".txt", ""):

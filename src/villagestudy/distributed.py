@@ -595,7 +595,9 @@ def _check_workers(client) -> None:
 def _scatter(client, items: list):
     if client is None or client is _DEFAULT or not hasattr(client, "scatter"):
         return items
-    return client.scatter(items)
+    # unique keys: with content hashing, equal inputs of two pillars share a key that the
+    # first pillar may already be releasing ("computation on lost data")
+    return client.scatter(items, hash=False)
 
 
 def _compute(tasks: list, client) -> list:

@@ -164,7 +164,7 @@ class Study:
 
     def with_settings(self, **changes) -> "Study":
         """A copy of the study with some settings changed."""
-        return dataclasses.replace(self, settings=self.settings.replace(**changes))
+        return dataclasses.replace(self, settings=self.settings.replace(**changes), _fingerprint=None)
 
     # ------------------------------------------------------------ provenance
     @property

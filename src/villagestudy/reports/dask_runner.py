@@ -15,6 +15,7 @@ this client (a shared folder).
 """
 from __future__ import annotations
 
+import uuid
 from typing import Callable
 
 from .batch import TownJob, TownResult, render_town
@@ -51,8 +52,8 @@ def run_jobs_on_dask(todo: list[TownJob], scheduler: str | None, workers: int | 
     with open_client(scheduler, workers) as client:
         futures = {}
         for job in todo:
-            # pure=False: a town rendered again (e.g. --force) is a new task, never a cached result
-            fut = client.submit(render_town, job, pure=False, key=f"render_town-{job.safe_name}-{id(job):x}")
+            # a fresh key: a town rendered again (e.g. --force) is a new task, never a cached result
+            fut = client.submit(render_town, job, key=f"render_town-{job.safe_name}-{uuid.uuid4().hex[:12]}")
             futures[fut] = job
         for fut in as_completed(futures):
             job = futures[fut]

@@ -188,15 +188,15 @@ class TownReport:
                     else:
                         show(ranked_bar(self.table, ind, town_id=self.town_id, settings=self.study.settings,
                                         lang=self.lang))
-            if not self.study.has_geometry("parcels"):
+            if not self.town.has_geometry("parcels"):
                 show(note(self._t("rep_no_geometry")))
             else:
                 simpson = self.town_table["simpson_index"].dropna()
                 if len(simpson):
                     worst = simpson.idxmax()
                     show(HTMLText(f"<p>{html.escape(self._t('rep_most_fragmented', name=self._name(worst)))}</p>"))
-                    show(parcels_map(self.study, worst, by="household", settings=self.study.settings, lang=self.lang))
-                    show(parcels_map(self.study, worst, by="block", settings=self.study.settings, lang=self.lang))
+                    show(parcels_map(self.town, worst, by="household", settings=self.study.settings, lang=self.lang))
+                    show(parcels_map(self.town, worst, by="block", settings=self.study.settings, lang=self.lang))
             land_ids = [i for i in catalog.ids("land") if not i.startswith("park_")
                         and self.town_table[i].notna().any()]
             show(heading(self._t("rep_land_ranked"), 3))
@@ -205,7 +205,7 @@ class TownReport:
             self._missing("parks")
         else:
             if self.study.has("boundaries"):
-                show(parks_map(self.study, town_id=self.town_id, settings=self.study.settings, lang=self.lang))
+                show(parks_map(self.town, town_id=self.town_id, settings=self.study.settings, lang=self.lang))
             park_ids = [i for i in catalog.ids("land") if i.startswith("park_")]
             show(self._indicator_frame(park_ids))
 
@@ -251,11 +251,11 @@ class TownReport:
             show(self._indicator_frame(ids))
         if not self.town.has("grids"):
             self._missing("grids")
-        elif self.study.has_geometry("grids"):
+        elif self.town.has_geometry("grids"):
             counts = self.town.grids.groupby("village_id").size().sort_values(ascending=False)
             village = counts.index[0]
             show(heading(self._t("rep_grid_of", name=self._name(village)), 3))
-            show(grids_map(self.study, village, lang=self.lang))
+            show(grids_map(self.town, village, lang=self.lang))
 
     def ranking(self) -> None:
         from ..viz import rank_intervals

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
@@ -282,8 +283,11 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
 
     # --- write ---------------------------------------------------------------------------------------
     for name in _STALE:
-        if (out / name).exists() and name != f"parcels.{parcel_format}":
-            (out / name).unlink()
+        stale = out / name
+        if stale.is_dir():  # a partitioned table left by `synth --partitioned`
+            shutil.rmtree(stale)
+        elif stale.exists() and name != f"parcels.{parcel_format}":
+            stale.unlink()
     study_name = f"{names[0]}县村（社区）比较研究（合成数据）"
     with atomic_path(out / "study.toml") as tmp:
         tmp.write_text(_study_toml(study_name, crs, y1, seed), encoding="utf-8")
