@@ -794,10 +794,13 @@ def compute_indicators_dask(study: Study, year: int | None = None, client=None, 
 
     Examples
     --------
-    >>> import villagestudy as vs                                           # doctest: +SKIP
-    >>> with open_client(workers=2) as client:                              # doctest: +SKIP
-    ...     study = vs.load_study("province")        # validated on the cluster
-    ...     table = compute_indicators_dask(study, client=client)
+    Starting a cluster takes seconds, so this example is shown, not run (the
+    tests in ``tests/test_distributed.py`` run it)::
+
+        import villagestudy as vs
+        with open_client(workers=2) as client:
+            study = vs.load_study("province")        # validated on the cluster
+            table = compute_indicators_dask(study, client=client)
     """
     from .metrics import compute_indicators
 
