@@ -17,12 +17,48 @@ from ..settings import STANDARDS
 
 
 @dataclass
+class StudyModels:
+    """The study-wide regression a report shows, or why it could not be fitted."""
+
+    outcome: str
+    predictors: list[str]
+    fit: pd.DataFrame | None = None
+    refused: str | None = None
+
+
+@dataclass
 class ReportContext:
     study: object  # Study
     year: int | None
     table: pd.DataFrame
     ranks: object  # ranking.VillageRanking
     parameters: dict
+    models: StudyModels | None = None
+
+
+REPORT_OUTCOME = "operating_income_per_resident_yuan"
+REPORT_PREDICTORS = ("simpson_index", "social_workers_per_10k", "party_volunteer_rate")
+
+
+def fit_report_models(table: pd.DataFrame) -> StudyModels:
+    """Operating income per resident on fragmentation and governance, town fixed effects.
+
+    Town-clustered, t-based standard errors (:func:`villagestudy.stats.fixed_effects_ols`);
+    fitted once per study because it uses every village, whichever town a report is about.
+    """
+    import warnings
+
+    from ..stats import InsufficientDataError, fixed_effects_ols
+
+    predictors = [p for p in REPORT_PREDICTORS if table[p].notna().sum() > 0]
+    models = StudyModels(REPORT_OUTCOME, predictors)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # few clusters: the refusal or note is in the table itself
+            models.fit = fixed_effects_ols(table, REPORT_OUTCOME, predictors, group="town_id")
+    except (InsufficientDataError, ValueError) as e:
+        models.refused = str(e)
+    return models
 
 
 def context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs) -> dict:
@@ -52,7 +88,7 @@ def build_context(study, year=None, weights=None, standards=None, normalise="min
     ranks = rank_villages(table, weights=weights, normalise=normalise, aggregate=aggregate,
                           uncertainty={"n": uncertainty_runs, "seed": 0} if uncertainty_runs else False,
                           options=options)
-    return ReportContext(study, year, table, ranks, params)
+    return ReportContext(study, year, table, ranks, params, fit_report_models(table))
 
 
 def save_context(ctx: ReportContext, path: Path) -> Path:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
-import warnings
 
 import pandas as pd
 
@@ -105,6 +104,7 @@ class TownReport:
             ctx = build_context(study_path, year, weights, standards, normalise, aggregate, uncertainty_runs)
         study = ctx.study
         self.study, self.year, self.table, self.ranks = study, ctx.year, ctx.table, ctx.ranks
+        self.models = ctx.models
         self.town_id = str(town_id) if town_id else study.town_ids()[0]
         if self.town_id not in study.town_ids():
             raise ValueError(f"unknown town {self.town_id!r}; the study has {', '.join(study.town_ids())}")
@@ -281,24 +281,15 @@ class TownReport:
             show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
 
     def statistics(self) -> None:
-        from ..stats import InsufficientDataError, fixed_effects_ols
-
         show(heading(self._t("rep_stats")))
         show(note(self._t("rep_stats_intro")))
-        data = self.table.copy()
-        outcome = "operating_income_per_resident_yuan"
-        predictors = [p for p in ("simpson_index", "social_workers_per_10k", "party_volunteer_rate")
-                      if data[p].notna().sum() > 0]
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                fit = fixed_effects_ols(data, outcome, predictors, group="town_id")
-        except (InsufficientDataError, ValueError) as e:
-            show(note(self._t("rep_stats_refused", reason=str(e))))
+        model = self.models
+        if model.fit is None:
+            show(note(self._t("rep_stats_refused", reason=model.refused)))
             return
-        show(HTMLText(f"<p>{html.escape(catalog.label(outcome, self.lang))} ~ "
-                      f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in predictors))}</p>"))
-        shown = fit.copy()
+        show(HTMLText(f"<p>{html.escape(catalog.label(model.outcome, self.lang))} ~ "
+                      f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in model.predictors))}</p>"))
+        shown = model.fit.copy()
         shown["term"] = [catalog.name(x, self.lang) if x in catalog.ids() else x for x in shown["term"]]
         show(shown.set_index("term"))
 
