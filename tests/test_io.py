@@ -232,3 +232,17 @@ def test_large_csv_with_title_row_uses_fast_reader_and_keeps_row_numbers(tiny_st
     assert len(study.parcels) == n and study.parcels["area_mu"].sum() == pytest.approx(1.5 * (n - 1) + 2)
     assert study.parcels["land_use"].eq("arable").all()
     assert any("total row" in str(w) and w.row == n + 3 for w in study.notes)
+
+
+def test_villages_naming_their_town_get_its_code(tiny_study_dir):
+    frame = pd.read_csv(tiny_study_dir / "villages.csv", dtype=str)
+    frame["镇街"] = frame["town_id"].map({"440100001": "东镇", "440100002": "西街道"})
+    frame.drop(columns=["town_id"]).rename(columns={"village_id": "村编码", "village_name": "村名"}).to_csv(
+        tiny_study_dir / "villages.csv", index=False)
+    study = vs.load_study(tiny_study_dir)
+    assert study.villages["town_id"].tolist() == ["440100001", "440100001", "440100002"]
+    frame.loc[1, "镇街"] = "北镇"
+    frame.drop(columns=["town_id"]).to_csv(tiny_study_dir / "villages.csv", index=False)
+    with pytest.raises(vs.StudyError) as err:
+        vs.load_study(tiny_study_dir)
+    assert any(p.row == 3 and p.column == "town_name" and p.value == "北镇" for p in err.value.problems)

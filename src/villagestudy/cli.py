@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="villagestudy",
         description="Compare villages and communities (村/社区) within towns (镇/街道) on land fragmentation, "
-                    "collective income and governance. Start with `villagestudy validate data/sample`.",
+                    "collective income and governance. Start with `villagestudy reports` (batch reports on the bundled sample study).",
     )
     p.add_argument("--version", action="version", version=f"villagestudy {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")

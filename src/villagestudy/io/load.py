@@ -193,6 +193,8 @@ def load_study(path: str | Path, **overrides) -> Study:
         if is_geo:
             frame, crs = _geo_to_study_crs(frame, raw.file, crs, problems)
             raw.frame = frame
+        if name == "villages" and "towns" in tables:
+            _town_ids_from_names(raw, tables["towns"], problems)
         canon = canonical_table(raw, spec, settings, problems)
         if canon is None:
             continue
@@ -217,6 +219,21 @@ def load_study(path: str | Path, **overrides) -> Study:
     kind, extra = (PartitionedStudy, {"partitioned": lazy}) if lazy else (Study, {})
     return kind(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
                 sources=files, **tables, **extra)
+
+
+def _town_ids_from_names(raw: RawTable, towns: pd.DataFrame, problems: ProblemList) -> None:
+    """A villages table that names its town (镇街) instead of giving its code gets the code from towns."""
+    frame = raw.frame
+    if "town_id" in frame.columns or "town_name" not in frame.columns:
+        return
+    by_name = towns.drop_duplicates("town_name").set_index("town_name")["town_id"]
+    names = frame["town_name"].map(lambda v: None if v is None or v != v else str(v).strip())
+    frame["town_id"] = names.map(by_name)
+    for idx in frame.index[frame["town_id"].isna()][:50]:
+        problems.error(raw.file, "unknown town name", row=int(frame.at[idx, ROW]), column="town_name",
+                       value=frame.at[idx, "town_name"], expected="a town_name listed in the towns table")
+    problems.warning(raw.file, "villages give their town by name; town codes taken from the towns table",
+                     column="town_name")
 
 
 def _fill_areas_from_geometry(frame: gpd.GeoDataFrame, table: str) -> gpd.GeoDataFrame:
