@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -141,13 +142,15 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
     error_text, log_text = None, ""
     for attempt in range(1, retries + 2):
         result.attempts = attempt
+        socket_dir = tempfile.mkdtemp(prefix="vs-kernel-")
         try:
             pm.execute_notebook(
                 job.notebook, str(executed), parameters=job.parameters, kernel_name="python3",
                 execution_timeout=EXECUTION_TIMEOUT_S, start_timeout=START_TIMEOUT_S, progress_bar=False,
                 log_output=False, cwd=str(Path(job.notebook).parent),
-                # the kernel's start-up log (e.g. its TCP transport warning) is noise in a batch
+                # the kernel's start-up log is noise in a batch
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                kernel_manager_class=_ipc_kernel_manager(socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
             page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
@@ -165,6 +168,8 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
         except Exception as e:  # kernel died, timed out or failed to start: worth one retry
             error_text = f"{type(e).__name__}: {e}"
             log_text += f"attempt {attempt}: {error_text}\n{traceback.format_exc()}\n"
+        finally:
+            shutil.rmtree(socket_dir, ignore_errors=True)
     result.seconds = time.perf_counter() - started
     if result.status != "ok":
         result.error = error_text
@@ -182,6 +187,24 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                                        "made": _now()}, ensure_ascii=False, indent=1), encoding="utf-8")
     shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def _ipc_kernel_manager(socket_dir: str):
+    """A kernel manager that talks to its kernel over local sockets in ``socket_dir``, not TCP ports.
+
+    Picking free TCP ports races between worker processes starting kernels at the
+    same moment ("Address already in use"); sockets in a folder of the job's own
+    cannot collide. (A short path: socket paths are limited to about 100 bytes.)
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
+            super().__init__(**kwargs)
+
+    return IPCKernelManager
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
