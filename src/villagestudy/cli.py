@@ -13,11 +13,6 @@ from pathlib import Path
 from ._version import __version__
 from .errors import StudyError, UsageError
 
-SAMPLE_STUDY = Path(__file__).resolve().parents[2] / "data" / "sample"
-
-
-def _default_study() -> Path:
-    return SAMPLE_STUDY
 
 
 def _year(text: str) -> int:

@@ -55,13 +55,15 @@ def cmd_reports(args) -> int:
 
 def _load_params(path: Path) -> dict:
     """Parameters saved by a consultation (scenario JSON): its 'parameters' object or the whole file."""
+    from .consult.scenario import check_scenario
+
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if isinstance(data, dict) and "parameters" not in data:
+            data = {"parameters": data}
+        return check_scenario(data, path)["parameters"]
     except (OSError, ValueError) as e:
         raise UsageError(f"cannot read parameters from {path}: {e}") from None
-    data = data.get("parameters", data)
-    allowed = {"weights", "standards", "normalise", "aggregate", "year", "lang"}
-    return {k: v for k, v in data.items() if k in allowed and k not in ("year", "lang")}
 
 
 def cmd_index(args) -> int:

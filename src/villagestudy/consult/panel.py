@@ -914,7 +914,7 @@ def panel(study_or_path: Study | str | os.PathLike | None = None, lang: str = "z
     See :class:`ConsultationPanel` for the keyword arguments.
     """
     if study_or_path is None:
-        from ..cli import SAMPLE_STUDY
+        from .._paths import SAMPLE_STUDY
 
         study_or_path = SAMPLE_STUDY
     return ConsultationPanel(study_or_path, lang=lang, **kwargs)

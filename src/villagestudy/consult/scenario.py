@@ -170,6 +170,12 @@ def load_scenario(path: str | Path) -> dict:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise ValueError(f"cannot read scenario {path}: {e}") from None
+    return check_scenario(record, path)
+
+
+def check_scenario(record: object, source: str | Path = "scenario") -> dict:
+    """A scenario record with its ``parameters`` checked (see :func:`load_scenario`)."""
+    path = source
     params = record.get("parameters") if isinstance(record, dict) else None
     if not isinstance(params, dict):
         raise ValueError(f"{path} is not a scenario: it has no 'parameters' object")

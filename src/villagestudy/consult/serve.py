@@ -25,11 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from .._paths import NOTEBOOKS, SAMPLE_STUDY
+
 __all__ = ["NOTEBOOK", "DEFAULT_PORT", "OFFLINE_TEMPLATE", "voila_command", "write_offline_template", "free_port",
            "serve", "run_from_args"]
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-NOTEBOOK = REPO_ROOT / "notebooks" / "consultation.ipynb"
+NOTEBOOK = NOTEBOOKS / "consultation.ipynb"
 DEFAULT_PORT = 8866
 ENV_STUDY, ENV_LANG, ENV_SCENARIOS = "VILLAGESTUDY_STUDY", "VILLAGESTUDY_LANG", "VILLAGESTUDY_SCENARIOS"
 OFFLINE_TEMPLATE = "villagestudy-offline"
@@ -128,8 +129,6 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
     from ..errors import UsageError
 
     if study is None:
-        from ..cli import SAMPLE_STUDY
-
         study = SAMPLE_STUDY
     study = Path(study).expanduser().resolve()
     if not study.is_dir():
@@ -193,8 +192,6 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
 def run_from_args(args) -> int:
     """The ``villagestudy consult`` subcommand."""
     from .. import load_study
-    from ..cli import SAMPLE_STUDY
-
     load_study(args.study or SAMPLE_STUDY)  # fail fast, listing the problems, before starting a server
     return serve(args.study, port=args.port, host=args.host, lang=args.lang, open_browser=not args.no_browser,
                  out_dir=args.out)

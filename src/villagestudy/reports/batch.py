@@ -25,12 +25,12 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from .._atomic import atomic_path
+from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_NOTEBOOK = REPO_ROOT / "notebooks" / "town_report.ipynb"
-DEFAULT_STUDY = REPO_ROOT / "data" / "sample"
+DEFAULT_NOTEBOOK = NOTEBOOKS / "town_report.ipynb"
+DEFAULT_STUDY = SAMPLE_STUDY
 DEFAULT_OUT = Path("outputs") / "reports"
 EXECUTION_TIMEOUT_S = 600  # per cell: papermill has none by default and a stalled kernel hangs forever
 START_TIMEOUT_S = 120

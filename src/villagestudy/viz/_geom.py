@@ -162,20 +162,24 @@ class Display:
             ys.insert(int(pos), None)
         return xs, ys
 
+    def _parts(self, geoms) -> np.ndarray:
+        """Usable geometries, simplified for display, exploded into single parts."""
+        g = np.asarray(geoms, dtype=object)
+        g = g[usable(g)] if len(g) else g
+        if len(g) == 0:
+            return g
+        if self.tolerance > 0:
+            g = shapely.simplify(g, self.tolerance, preserve_topology=True)
+        return shapely.get_parts(g)
+
     def rings(self, geoms) -> tuple[list, list]:
         """Rings of polygons (exterior counter-clockwise, holes clockwise) for ``fill='toself'``.
 
         Polygons and multipolygons only (other types are skipped). Exteriors and
         holes wind in opposite directions, so a hole stays unfilled.
         """
-        g = np.asarray(geoms, dtype=object)
-        g = g[usable(g)] if len(g) else g
-        if len(g) == 0:
-            return [], []
-        if self.tolerance > 0:
-            g = shapely.simplify(g, self.tolerance, preserve_topology=True)
-        parts = shapely.get_parts(g)
-        polys = parts[shapely.get_type_id(parts) == 3]
+        parts = self._parts(geoms)
+        polys = parts[shapely.get_type_id(parts) == 3] if len(parts) else parts
         polys = polys[usable(polys)] if len(polys) else polys
         if len(polys) == 0:
             return [], []
@@ -186,13 +190,9 @@ class Display:
 
     def lines(self, geoms) -> tuple[list, list]:
         """Boundaries of polygons (or lines as they are) for ``mode='lines'`` traces."""
-        g = np.asarray(geoms, dtype=object)
-        g = g[usable(g)] if len(g) else g
-        if len(g) == 0:
+        parts = self._parts(geoms)
+        if len(parts) == 0:
             return [], []
-        if self.tolerance > 0:
-            g = shapely.simplify(g, self.tolerance, preserve_topology=True)
-        parts = shapely.get_parts(g)
         polys = parts[shapely.get_type_id(parts) == 3]
         others = parts[np.isin(shapely.get_type_id(parts), (1, 2))]
         pieces = list(shapely.get_rings(polys)) if len(polys) else []
