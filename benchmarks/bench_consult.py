@@ -36,7 +36,7 @@ import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
+SAMPLE = REPO / "src" / "villagestudy" / "datasets" / "sample"
 
 
 def best_of(fn, repeat: int = 5) -> float:

@@ -89,7 +89,7 @@ def copy_study(tmp_path):
 
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "data" / "sample"
+SAMPLE = REPO / "src" / "villagestudy" / "datasets" / "sample"
 
 
 @pytest.fixture(scope="session")

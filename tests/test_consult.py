@@ -12,8 +12,10 @@ import pytest
 
 from conftest import SAMPLE, write_tiny_study
 
+from villagestudy._paths import NOTEBOOKS
+
 from villagestudy import load_study
-from villagestudy.cli_more import _load_params
+from villagestudy.cli.reports import _load_params
 from villagestudy.consult.panel import (
     ConsultationPanel, STANDARD_FLAGS, apply_standards, weight_shares,
 )
@@ -387,13 +389,13 @@ def test_offline_template(tmp_path):
 
 
 def test_notebook_is_committed_without_outputs():
-    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "consultation.ipynb").read_text("utf-8"))
+    nb = json.loads((NOTEBOOKS / "consultation.ipynb").read_text("utf-8"))
     assert len(nb["cells"]) == 2
     params, show = nb["cells"]
     assert "parameters" in params["metadata"].get("tags", [])
     src = "".join(params["source"])
-    assert 'os.environ.get("VILLAGESTUDY_STUDY", "../data/sample")' in src and "lang =" in src
-    assert "panel(study_path, lang=lang).widget" in "".join(show["source"])
+    assert 'os.environ.get("VILLAGESTUDY_STUDY", "")' in src and "lang =" in src
+    assert "panel(study_path or None, lang=lang).widget" in "".join(show["source"])
     for c in nb["cells"]:
         assert c.get("outputs", []) == [] and c.get("execution_count") is None
 
@@ -406,9 +408,9 @@ def test_notebook_runs_in_a_kernel(monkeypatch):
 
     if not (SAMPLE / "villages.csv").exists():
         pytest.skip("needs the bundled sample study")
-    path = Path(__file__).resolve().parents[1] / "notebooks" / "consultation.ipynb"
+    path = NOTEBOOKS / "consultation.ipynb"
     monkeypatch.setenv("VILLAGESTUDY_LANG", "en")
-    monkeypatch.delenv("VILLAGESTUDY_STUDY", raising=False)  # the default ../data/sample, relative to notebooks/
+    monkeypatch.delenv("VILLAGESTUDY_STUDY", raising=False)  # empty: the bundled sample, found by the package
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()

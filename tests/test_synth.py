@@ -15,7 +15,7 @@ from villagestudy.schema import INCOME_CATEGORIES, LAND_USES, TABLES
 from villagestudy.settings import M2_PER_MU
 from villagestudy.synth import parse_years, write_synthetic_study
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "villagestudy" / "datasets" / "sample"
 SMALL = dict(towns=2, villages_per_town=3, parcels_per_village=20, years=(2021, 2023))
 CSV_FILES = ("towns.csv", "villages.csv", "income.csv", "governance.csv")
 COLUMNS = {

@@ -11,7 +11,7 @@ from .errors import Problem, StudyError
 from .io import load_study
 from .settings import Settings
 from .study import Study
-from . import catalog, reports  # noqa: E402  (vs.catalog, vs.reports.TownReport in notebooks)
+from . import catalog, datasets, reports  # noqa: E402  (vs.catalog, vs.datasets, vs.reports.TownReport in notebooks)
 
 
 def compute_indicators(study, year=None, **settings):

@@ -1,6 +1,8 @@
-"""Where a source checkout keeps the bundled sample study and the notebooks."""
+"""Where the installed package keeps its report and app notebooks and the bundled sample study."""
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_STUDY = REPO_ROOT / "data" / "sample"
-NOTEBOOKS = REPO_ROOT / "notebooks"
+from .datasets import get_path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+NOTEBOOKS = PACKAGE_DIR / "notebooks"
+SAMPLE_STUDY = get_path("sample")

@@ -1,29 +1,15 @@
-"""The ``villagestudy`` command line.
-
-Every subcommand reports bad input as a list of problems on stderr with exit
-code 2 and no traceback (set ``VILLAGESTUDY_DEBUG=1`` to see one).
-"""
+"""Commands on study data: validate, synth, indicators, metrics."""
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 from pathlib import Path
 
-from ._version import __version__
-from .errors import StudyError, UsageError
-
-
-
-def _year(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a year such as 2023") from None
+from ..errors import UsageError
+from ._common import _study_with_overrides, _year
 
 
 def cmd_validate(args) -> int:
-    from . import load_study
+    from .. import load_study
 
     study = load_study(args.study)
     s = study.summary()
@@ -44,14 +30,14 @@ def cmd_validate(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from .synth import parse_years, write_synthetic_study
+    from ..synth import parse_years, write_synthetic_study
 
     try:
         years = parse_years(args.years)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.partitioned:  # parcels.parquet/town_id=<id>/part.0.parquet, written town by town
-        from .synth.partitioned import write_partitioned_study as write_synthetic_study
+        from ..synth.partitioned import write_partitioned_study as write_synthetic_study
     kw = {} if args.partitioned else {"parcel_format": args.parcel_format}
     out = write_synthetic_study(args.out, towns=args.towns, villages_per_town=args.villages_per_town,
                                 parcels_per_village=args.parcels_per_village, years=years, seed=args.seed, **kw)
@@ -62,11 +48,11 @@ def cmd_synth(args) -> int:
 def cmd_indicators(args) -> int:
     import pandas as pd
 
-    from . import catalog
+    from .. import catalog
 
     frame = catalog.as_frame(lang=args.lang)
     if args.out:
-        from ._atomic import write_table
+        from .._atomic import write_table
 
         write_table(frame, args.out, index=False)
         print(f"Wrote {len(frame)} indicators to {args.out}")
@@ -77,37 +63,11 @@ def cmd_indicators(args) -> int:
     return 0
 
 
-def _study_with_overrides(args):
-    from . import load_study
-
-    overrides = {}
-    for item in getattr(args, "set", None) or []:
-        key, _, value = item.partition("=")
-        if not _:
-            raise UsageError(f"--set needs KEY=VALUE, got '{item}'")
-        overrides[key.strip()] = _parse_value(value.strip())
-    try:
-        return load_study(args.study, **overrides)
-    except KeyError as e:
-        raise UsageError(str(e).strip('"')) from None
-
-
-def _parse_value(text: str):
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    if text.lower() in ("none", "null", ""):
-        return None
-    return text
-
-
 def cmd_metrics(args) -> int:
-    from . import compute_indicators
+    from .. import compute_indicators
 
     if args.scheduler or args.workers:  # on Dask (a partitioned study is on Dask anyway)
-        from .distributed import compute_indicators_dask, open_client
+        from ..distributed import compute_indicators_dask, open_client
 
         with open_client(args.scheduler, args.workers) as client:
             study = _study_with_overrides(args)  # a partitioned study is validated on the cluster
@@ -116,7 +76,7 @@ def cmd_metrics(args) -> int:
         study = _study_with_overrides(args)
         table = compute_indicators(study, year=args.year)
     if args.out:
-        from ._atomic import write_table
+        from .._atomic import write_table
 
         write_table(table, args.out)
         print(f"Wrote {len(table)} villages x {table.shape[1] - 2} indicators to {args.out}", file=sys.stderr)
@@ -131,15 +91,8 @@ def cmd_metrics(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="villagestudy",
-        description="Compare villages and communities (村/社区) within towns (镇/街道) on land fragmentation, "
-                    "collective income and governance. Start with `villagestudy reports` (batch reports on the bundled sample study).",
-    )
-    p.add_argument("--version", action="version", version=f"villagestudy {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
+def add_commands(sub) -> None:
+    """Register validate, synth, indicators and metrics."""
     s = sub.add_parser("validate", help="check a study folder and summarise it",
                        description="Load a study folder, list every problem (file, row, column) or print a summary. "
                                    "Exit 0 when valid, 2 when there are problems.")
@@ -179,42 +132,3 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", metavar="ADDRESS", help="run on this Dask scheduler (e.g. tcp://host:8786)")
     s.add_argument("--workers", type=int, metavar="N", help="run on a local Dask cluster of N worker processes")
     s.set_defaults(func=cmd_metrics)
-
-    from . import cli_more
-
-    cli_more.add_commands(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    debug = bool(os.environ.get("VILLAGESTUDY_DEBUG"))
-    try:
-        return int(args.func(args) or 0)
-    except StudyError as e:
-        print(e.format(), file=sys.stderr)
-        if e.warnings:
-            print(f"\nand {len(e.warnings)} warning(s):", file=sys.stderr)
-            for w in e.warnings[:30]:
-                print(f"  - {w}", file=sys.stderr)
-        return 2
-    except UsageError as e:
-        print(f"villagestudy: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:  # an unexpected failure: a short message, the traceback only on request
-        if debug:
-            raise
-        print(f"villagestudy: unexpected error: {type(e).__name__}: {e}\n"
-              "(set VILLAGESTUDY_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
