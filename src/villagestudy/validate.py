@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ._frames import map_unique
+from ._map_unique import map_unique
 from .errors import ProblemList
 from .io.aliases import FALSE_WORDS, TRUE_WORDS, VALUE_ALIASES
 from .io.readers import ROW, RawTable

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .._frames import map_unique
+from .._map_unique import map_unique
 from ..errors import ProblemList
 from .aliases import is_total_marker, resolve_header, unit_note
 

@@ -1,0 +1,1 @@
+"""Executors that run the same study code elsewhere (Dask)."""
