@@ -347,8 +347,6 @@ def test_load_scenario_rejects_other_files(tmp_path):
 
 # ------------------------------------------------------------ speed
 def test_updates_are_fast_on_the_sample(study):
-    if not (SAMPLE / "villages.csv").exists():
-        pytest.skip("timing is specified on the bundled sample study")
     app = ConsultationPanel(study, raise_errors=True)
     changes = {
         "weights": lambda k: setattr(app.weight_sliders["land"], "value", 1.0 + 0.5 * (k % 6 + 1)),
@@ -406,8 +404,6 @@ def test_notebook_runs_in_a_kernel(monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
-    if not (SAMPLE / "villages.csv").exists():
-        pytest.skip("needs the bundled sample study")
     path = NOTEBOOKS / "consultation.ipynb"
     monkeypatch.setenv("VILLAGESTUDY_LANG", "en")
     monkeypatch.delenv("VILLAGESTUDY_STUDY", raising=False)  # empty: the bundled sample, found by the package

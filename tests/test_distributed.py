@@ -16,16 +16,17 @@ import pandas as pd
 import pytest
 import shapely
 
-pytest.importorskip("dask_geopandas")
-distributed = pytest.importorskip("distributed")
+from conftest import importorskip_unless_ci
+
+importorskip_unless_ci("dask_geopandas")
+distributed = importorskip_unless_ci("distributed")
 
 import villagestudy as vs  # noqa: E402
+from villagestudy.backends.dask import PartitionedStudy, compute_indicators_dask, run_jobs_on_dask  # noqa: E402
 from villagestudy.cli import main  # noqa: E402
-from villagestudy.distributed import PartitionedStudy, compute_indicators_dask  # noqa: E402
 from villagestudy.errors import StudyError  # noqa: E402
 from villagestudy.reports import run_reports  # noqa: E402
 from villagestudy.reports.batch import TownJob  # noqa: E402
-from villagestudy.reports.dask_runner import run_jobs_on_dask  # noqa: E402
 from villagestudy.synth import write_synthetic_study  # noqa: E402
 from villagestudy.synth.partitioned import write_partitioned_study  # noqa: E402
 

@@ -242,8 +242,6 @@ def test_loaded_tiny_study(tiny_study_dir):
 
 
 def test_compute_indicators_includes_land_columns(tiny_study_dir):
-    pytest.importorskip("villagestudy.metrics.income")
-    pytest.importorskip("villagestudy.metrics.governance")
     from villagestudy.metrics import compute_indicators
 
     t = compute_indicators(load_study(tiny_study_dir))

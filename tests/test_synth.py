@@ -325,7 +325,6 @@ def test_accepts_int_villages_and_year_text(tmp_path):
     assert set(read_csv(out, "income.csv")["year"]) == {2023}
 
 
-@pytest.mark.skipif(not (SAMPLE / "villages.csv").exists(), reason="no bundled sample")
 def test_bundled_sample_is_up_to_date(default):
     """data/sample is `villagestudy synth data/sample --seed 2024`; regenerate it when the generator changes."""
     for name in CSV_FILES + ("study.toml",):

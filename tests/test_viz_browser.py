@@ -15,7 +15,7 @@ from villagestudy import catalog
 from villagestudy.study import Study
 from villagestudy.viz import income_composition, village_map, write_html
 
-from conftest import write_tiny_study
+from conftest import skip_unless_ci, write_tiny_study
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +30,7 @@ INDICATOR = "social_workers_per_10k"
 @pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
-        pytest.skip("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+        skip_unless_ci("Debian chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -491,10 +491,8 @@ def _roughen(frame, step=2.0, noise=1.5):
 
 @pytest.fixture(scope="module")
 def town_of_15(tmp_path_factory):
-    try:
-        from villagestudy.synth import write_synthetic_study
-    except ImportError:  # pragma: no cover - generator not there
-        pytest.skip("villagestudy.synth is not available")
+    from villagestudy.synth import write_synthetic_study
+
     path = write_synthetic_study(tmp_path_factory.mktemp("town15") / "s", towns=1, villages_per_town=15,
                                  parcels_per_village=20, years=(2022, 2023), seed=3)
     study = vs.load_study(path)

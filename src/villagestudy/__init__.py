@@ -3,22 +3,18 @@
 Examples
 --------
 >>> import villagestudy as vs
->>> study = vs.load_study("data/sample")
+>>> study = vs.load_study(vs.datasets.get_path("sample"))
 >>> table = vs.compute_indicators(study)
+>>> len(table) == len(study.villages)
+True
 """
+from . import backends, catalog, datasets, reports
 from ._version import __version__
 from .errors import Problem, StudyError
 from .io import load_study
+from .metrics import compute_indicators
 from .settings import Settings
 from .study import Study
-from . import catalog, datasets, reports  # noqa: E402  (vs.catalog, vs.datasets, vs.reports.TownReport in notebooks)
 
-
-def compute_indicators(study, year=None, **settings):
-    """See :func:`villagestudy.metrics.compute_indicators`."""
-    from .metrics import compute_indicators as _compute
-
-    return _compute(study, year=year, **settings)
-
-
-__all__ = ["catalog", "reports", "__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]
+__all__ = ["catalog", "datasets", "reports", "backends", "__version__", "load_study", "Study", "StudyError",
+           "Problem", "Settings", "compute_indicators"]

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 
 from . import catalog
+from .catalog import PILLARS
 from .index import build_index
+from .index.uncertainty import DEFAULT_RUNS
 
-PILLAR_IDS = ("land", "income", "governance")
 DEFAULT_CHOICES = {"impute": "none", "winsorise": True, "normalise": "minmax", "aggregate": "arithmetic"}
-DEFAULT_UNCERTAINTY = {"n": 500, "seed": 0, "weight_range": 0.25, "normalise": ["minmax", "rank"],
+DEFAULT_UNCERTAINTY = {"n": DEFAULT_RUNS, "seed": 0, "weight_range": 0.25, "normalise": ["minmax", "rank"],
                        "aggregate": ["arithmetic", "geometric"], "winsorise": [False, True]}
 
 
@@ -38,7 +39,7 @@ def village_structure(table: pd.DataFrame, weights: dict | None = None) -> tuple
     notes: list[str] = []
     keep = []
     for _, row in structure.iterrows():
-        if row["id"] in PILLAR_IDS or row["id"] == "score":
+        if row["id"] in PILLARS or row["id"] == "score":
             continue
         values = pd.to_numeric(table.get(row["id"]), errors="coerce") if row["id"] in table else None
         if values is None or values.notna().sum() == 0:
@@ -48,8 +49,8 @@ def village_structure(table: pd.DataFrame, weights: dict | None = None) -> tuple
         else:
             keep.append(row["id"])
     inds = structure[structure["id"].isin(keep)]
-    pillars = [p for p in PILLAR_IDS if (inds["parent"] == p).any()]
-    for p in PILLAR_IDS:
+    pillars = [p for p in PILLARS if (inds["parent"] == p).any()]
+    for p in PILLARS:
         if p not in pillars:
             notes.append(f"pillar {p}: no indicator that varies between villages, left out of the overall score")
     structure = pd.concat([structure[structure["id"].isin(["score", *pillars])], inds], ignore_index=True)
@@ -95,7 +96,7 @@ def rank_villages(table: pd.DataFrame, *, weights: dict | None = None, normalise
             choices[key] = value
     weights = {**options.get("weights", {}), **(weights or {})}
     structure, notes = village_structure(table, weights)
-    indicator_ids = [i for i in structure["id"] if i not in (*PILLAR_IDS, "score")]
+    indicator_ids = [i for i in structure["id"] if i not in (*PILLARS, "score")]
     if not indicator_ids:
         notes.append("no indicator varies between the villages: no composite index can be made")
         out = table[["village_name", "town_id"]].copy()

@@ -1,16 +1,17 @@
-"""Text from data made safe for the places it ends up: spreadsheets and terminals.
+"""Text from data made safe for the places it ends up: spreadsheets, terminals and file names.
 
 HTML escaping is Jinja2's autoescape (templates) and ``markupsafe.escape``; this module covers
-the other two sinks. Every CSV/XLSX writer and every line printed to a terminal goes through it.
+the other sinks. Every CSV/XLSX writer and every line printed to a terminal goes through it.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
 import pandas as pd
 
-__all__ = ["FORMULA_PREFIXES", "neutralise_formula", "neutralise_frame", "terminal_safe"]
+__all__ = ["FORMULA_PREFIXES", "neutralise_formula", "neutralise_frame", "terminal_safe", "safe_file_name"]
 
 #: A cell that begins with one of these is run as a formula by Excel, WPS or LibreOffice.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -70,3 +71,23 @@ def terminal_safe(text) -> str:
     text = str(text)
     return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"),
                         unicodedata.normalize("NFC", text))
+
+
+def safe_file_name(town_id: str) -> str:
+    """A file name made safe from a town id: only [A-Za-z0-9._-], never hidden or empty.
+
+    A short hash is appended whenever characters had to be replaced, so that two
+    different ids never share a file.
+
+    Examples
+    --------
+    >>> safe_file_name("440100001")
+    'town_440100001'
+    >>> safe_file_name("../etc/passwd")[:15]
+    'town_.._etc_pas'
+    """
+    cleaned = re.sub(r"[^0-9A-Za-z._-]", "_", str(town_id))[:60]
+    name = f"town_{cleaned}"
+    if cleaned != str(town_id) or not cleaned:
+        name += "_" + hashlib.sha1(str(town_id).encode("utf-8")).hexdigest()[:8]
+    return name

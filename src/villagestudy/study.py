@@ -162,6 +162,24 @@ class Study:
                 changes[name] = frame[frame["village_id"].isin(keep)]
         return dataclasses.replace(self, _fingerprint=None, **changes)
 
+    def village_rows(self, table: str, village_ids: Iterable[str]) -> pd.DataFrame | None:
+        """The rows of ``table`` that belong to some villages (None when the study has no such table).
+
+        A study whose table is stored in partitions reads only the partitions
+        that hold these villages (e.g. a map of one village's parcels).
+
+        Examples
+        --------
+        >>> v = pd.DataFrame({"village_id": ["v1", "v2"], "town_id": ["t1", "t1"]})
+        >>> p = pd.DataFrame({"parcel_id": ["p1", "p2"], "village_id": ["v1", "v2"], "area_mu": [1.0, 2.0]})
+        >>> Study.from_frames(villages=v, parcels=p).village_rows("parcels", ["v2"])["parcel_id"].tolist()
+        ['p2']
+        """
+        frame = getattr(self, table)
+        if frame is None:
+            return None
+        return frame[frame["village_id"].isin(set(village_ids))]
+
     def with_settings(self, **changes) -> "Study":
         """A copy of the study with some settings changed."""
         return dataclasses.replace(self, settings=self.settings.replace(**changes), _fingerprint=None)

@@ -25,7 +25,7 @@ def _json_arg(text: str) -> dict:
 
 
 def _study_with_overrides(args):
-    from .. import load_study
+    from ..io import load_study
 
     overrides = {}
     for item in getattr(args, "set", None) or []:

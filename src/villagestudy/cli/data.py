@@ -9,7 +9,7 @@ from ._common import _study_with_overrides, _year
 
 
 def cmd_validate(args) -> int:
-    from .. import load_study
+    from ..io import load_study
 
     study = load_study(args.study)
     s = study.summary()
@@ -64,10 +64,10 @@ def cmd_indicators(args) -> int:
 
 
 def cmd_metrics(args) -> int:
-    from .. import compute_indicators
+    from ..metrics import compute_indicators
 
     if args.scheduler or args.workers:  # on Dask (a partitioned study is on Dask anyway)
-        from ..distributed import compute_indicators_dask, open_client
+        from ..backends.dask import compute_indicators_dask, open_client
 
         with open_client(args.scheduler, args.workers) as client:
             study = _study_with_overrides(args)  # a partitioned study is validated on the cluster

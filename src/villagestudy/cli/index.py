@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..index.uncertainty import DEFAULT_RUNS
 from ._common import _json_arg
 
 
@@ -33,7 +34,8 @@ def cmd_index(args) -> int:
 
 
 def cmd_rank(args) -> int:
-    from .. import compute_indicators, load_study
+    from ..io import load_study
+    from ..metrics import compute_indicators
     from .._atomic import write_table
     from ..ranking import rank_villages
 
@@ -98,6 +100,6 @@ def add_commands(sub) -> None:
     s.add_argument("--weights", type=_json_arg, help='weights as JSON, e.g. \'{"governance": 2}\'')
     s.add_argument("--normalise", choices=NORMALISATION_METHODS, help="default minmax")
     s.add_argument("--aggregate", choices=AGGREGATION_METHODS, help="default arithmetic")
-    s.add_argument("--runs", type=int, default=500, help="Monte Carlo runs (default 500; 0 for none)")
+    s.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"Monte Carlo runs (default {DEFAULT_RUNS}; 0 for none)")
     s.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
     s.set_defaults(func=cmd_rank)

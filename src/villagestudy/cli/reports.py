@@ -22,7 +22,7 @@ def cmd_reports(args) -> int:
         params["standards"] = args.standards
     on_cluster = contextlib.nullcontext()
     if args.scheduler:  # the up-front load and indicators of a partitioned study run on the cluster too
-        from ..distributed import open_client
+        from ..backends.dask import open_client
 
         on_cluster = open_client(args.scheduler)
     with on_cluster:

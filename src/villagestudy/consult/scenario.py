@@ -103,7 +103,7 @@ def scenario_record(parameters: dict, *, town_id: str, year: int | None, data_fi
 
 def scenario_stem(town_id: str, year: int | None, when: datetime) -> str:
     """A safe file stem: ``scenario_town_<id>_<year>_<YYYYmmdd-HHMMSS>`` (no path from data)."""
-    from ..reports.batch import safe_file_name
+    from ..safe_text import safe_file_name
 
     stem = f"scenario_{safe_file_name(str(town_id))}_{'all' if year is None else int(year)}_{when:%Y%m%d-%H%M%S}"
     stem = re.sub(r"[^0-9A-Za-z_-]", "_", stem)  # no dots either: never '..', never hidden

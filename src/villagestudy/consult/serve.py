@@ -191,7 +191,7 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
 
 def run_from_args(args) -> int:
     """The ``villagestudy consult`` subcommand."""
-    from .. import load_study
+    from ..io import load_study
     load_study(args.study or SAMPLE_STUDY)  # fail fast, listing the problems, before starting a server
     return serve(args.study, port=args.port, host=args.host, lang=args.lang, open_browser=not args.no_browser,
                  out_dir=args.out)

@@ -64,7 +64,10 @@ from .normalise import NORMALISATION_METHODS, normalise_array
 from .structure import Structure
 from .treat import treat
 
-__all__ = ["MCInputs", "UncertaintyResult", "run_uncertainty", "FACTORS"]
+__all__ = ["MCInputs", "UncertaintyResult", "run_uncertainty", "FACTORS", "DEFAULT_RUNS"]
+
+DEFAULT_RUNS = 500
+"""Monte Carlo runs behind rank intervals unless a caller asks for others (stable figures, see above)."""
 
 FACTORS = ("weights", "normalise", "aggregate", "winsorise")
 _CHUNK_BYTES = 32_000_000  # cap on one block's node array, to bound memory

@@ -1,18 +1,28 @@
-"""``load_study``: a study folder in, a validated canonical :class:`Study` out."""
+"""``load_study``: a study folder in, a validated canonical :class:`Study` out.
+
+Each table goes through one step, :func:`canonicalise_table` (reprojection,
+canonical names, types and units, geometry checks, areas from geometry); the
+checks across tables follow. A table stored as a folder of partitions is read by
+a registered :class:`PartitionedReader` (the Dask backend registers one), which
+runs the same :func:`canonicalise_table` on every partition.
+"""
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Protocol
 
 import geopandas as gpd
 import pandas as pd
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-from ..errors import ProblemList, StudyError
+from ..errors import ProblemList
 from ..schema import TABLES
 from ..settings import M2_PER_MU, SETTING_ALIASES, Settings
 from ..study import TABLE_NAMES, Study
-from ..validate import canonical_table, check_geometry, check_references, repair_stripped_zeros
 from .readers import ROW, RawTable, read_geo_table, read_text_table, read_xlsx_table
+from .validate import canonical_table, check_geometry, check_references, repair_stripped_zeros
 
 # preferred file per table, in order; a folder with several uses the first and says so
 FILE_CANDIDATES: dict[str, list[tuple[str, str | None]]] = {
@@ -88,9 +98,6 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings:
 
 
 def _check_study_crs(crs: str, problems: ProblemList) -> None:
-    from pyproj import CRS
-    from pyproj.exceptions import CRSError
-
     try:
         c = CRS.from_user_input(crs)
     except CRSError:
@@ -134,6 +141,90 @@ def _geo_to_study_crs(frame, file: str, crs: str | None, problems: ProblemList):
     return frame, crs
 
 
+def canonicalise_table(raw: RawTable, name: str, settings: Settings, crs: str | None, problems: ProblemList,
+                       *, geometry_checks: bool = True) -> tuple[pd.DataFrame | None, str | None]:
+    """One table (or one partition of it) made canonical, with the checks of that table alone.
+
+    Reprojects a layer to the study CRS, converts names, types and units
+    (:func:`~villagestudy.io.validate.canonical_table`), reports null, empty and
+    invalid geometries, and fills areas from the geometry. Checks across tables
+    (unknown ids, stripped leading zeros) are the caller's.
+
+    Parameters
+    ----------
+    raw : RawTable
+        As read from the file (``raw.frame`` keeps the ``_row`` column).
+    name : str
+        The table, e.g. ``"parcels"``.
+    settings : Settings
+    crs : str or None
+        The study CRS so far; None takes the layer's own projected CRS.
+    problems : ProblemList
+        Every problem is appended here.
+    geometry_checks : keyword-only, bool
+        False leaves out the geometry check (it only reports; for re-reads of a
+        table already checked).
+
+    Returns
+    -------
+    (DataFrame or None, str or None)
+        The canonical frame (None when the table cannot be made canonical) and
+        the study CRS after this table.
+    """
+    spec = TABLES[name]
+    is_geo = isinstance(raw.frame, gpd.GeoDataFrame)
+    if is_geo:
+        raw.frame, crs = _geo_to_study_crs(raw.frame, raw.file, crs, problems)
+    canon = canonical_table(raw, spec, settings, problems)
+    if canon is None:
+        return None, crs
+    if is_geo:
+        if geometry_checks:
+            check_geometry(canon, spec.key[0], raw.file, problems)
+        canon = _fill_areas_from_geometry(canon, name)
+    if name == "parcels" and "area_mu" not in canon:
+        problems.error(raw.file, "parcels without geometry need an area column", column="area",
+                       expected="a column 'area' (or 面积(亩))")
+    return canon, crs
+
+
+class PartitionedReader(Protocol):
+    """What :func:`load_study` needs to read tables stored as folders of partitions.
+
+    A backend registers one with :func:`register_partitioned_reader`; without
+    one, a partitioned folder is not a table file and is not read.
+    """
+
+    tables: tuple[str, ...]
+    """The tables that may be partitioned."""
+
+    def find(self, folder: Path, table: str, problems: ProblemList) -> Path | None:
+        """The partitioned folder of ``table`` in ``folder``, or None."""
+
+    def open(self, folder: Path, found: dict[str, Path], tables: dict[str, pd.DataFrame], files: dict[str, str],
+             settings: Settings, crs: str | None, problems: ProblemList) -> tuple[dict, str | None]:
+        """Check every partition; the lazy tables and the study CRS."""
+
+    def study(self, partitioned: dict, **fields) -> Study:
+        """The study object holding the lazy tables."""
+
+
+_PARTITIONED_READERS: list[PartitionedReader] = []
+
+
+def register_partitioned_reader(reader: PartitionedReader) -> None:
+    """Let :func:`load_study` read partitioned folders with ``reader`` (idempotent)."""
+    if reader not in _PARTITIONED_READERS:
+        _PARTITIONED_READERS.append(reader)
+
+
+def _find_partitioned(folder: Path, name: str, problems: ProblemList) -> tuple[PartitionedReader, Path] | None:
+    for reader in _PARTITIONED_READERS:
+        if name in reader.tables and (root := reader.find(folder, name, problems)) is not None:
+            return reader, root
+    return None
+
+
 def load_study(path: str | Path, **overrides) -> Study:
     """Load and validate a study folder.
 
@@ -162,8 +253,6 @@ def load_study(path: str | Path, **overrides) -> Study:
     >>> len(study.towns)
     4
     """
-    from ..distributed import PARTITIONED_TABLES, PartitionedStudy, find_partitioned, open_partitioned
-
     folder = Path(path)
     problems = ProblemList()
     if not folder.is_dir():
@@ -176,49 +265,43 @@ def load_study(path: str | Path, **overrides) -> Study:
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     found: dict[str, Path] = {}
+    partitioned_reader = None
     for name in TABLE_NAMES:
-        spec = TABLES[name]
-        if name in PARTITIONED_TABLES and (root := find_partitioned(folder, name, problems)) is not None:
-            found[name] = root  # a partitioned folder (parcels.parquet/...): checked below, read lazily
+        if (hit := _find_partitioned(folder, name, problems)) is not None:
+            partitioned_reader, found[name] = hit  # a folder of partitions: checked below, read lazily
             continue
         raw = _read_raw(folder, name, problems)
         if raw is None:
-            if spec.required_file and find_table_file(folder, name) is None:
+            if TABLES[name].required_file and find_table_file(folder, name) is None:
                 options = " or ".join(n for n, _ in FILE_CANDIDATES[name])
                 problems.error(options.split(" or ")[0], "required file is missing", expected=options)
             continue
         files[name] = raw.file
-        frame = raw.frame
-        is_geo = isinstance(frame, gpd.GeoDataFrame)
-        if is_geo:
-            frame, crs = _geo_to_study_crs(frame, raw.file, crs, problems)
-            raw.frame = frame
         if name == "villages" and "towns" in tables:
             _town_ids_from_names(raw, tables["towns"], problems)
-        canon = canonical_table(raw, spec, settings, problems)
-        if canon is None:
-            continue
-        if is_geo:
-            check_geometry(canon, spec.key[0], raw.file, problems)
-            canon = _fill_areas_from_geometry(canon, name)
-        if name == "parcels" and "area_mu" not in canon:
-            problems.error(raw.file, "parcels without geometry need an area column", column="area",
-                           expected="a column 'area' (or 面积(亩))")
-        tables[name] = canon
+        canon, crs = canonicalise_table(raw, name, settings, crs, problems)
+        if canon is not None:
+            tables[name] = canon
     repair_stripped_zeros(tables, files, problems)
     check_references(tables, files, problems)
-    _warn_missing_data(tables, files, problems)
+    warn_missing_data(tables, files, problems)
     lazy = {}
-    if found:  # one Dask task per partition file, on the client in force (see villagestudy.distributed)
-        lazy, crs = open_partitioned(folder, found, tables, files, settings.replace(crs=crs), crs, problems)
+    if found:
+        lazy, crs = partitioned_reader.open(folder, found, tables, files, settings.replace(crs=crs), crs, problems)
     problems.raise_if_errors()
     for name, frame in tables.items():
-        tables[name] = frame.drop(columns=[ROW])
-        if isinstance(frame, gpd.GeoDataFrame):
-            tables[name] = gpd.GeoDataFrame(tables[name], geometry="geometry", crs=frame.crs)
-    kind, extra = (PartitionedStudy, {"partitioned": lazy}) if lazy else (Study, {})
-    return kind(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
-                sources=files, **tables, **extra)
+        tables[name] = drop_row_numbers(frame)
+    fields = dict(settings=settings.replace(crs=crs), path=folder.resolve(), notes=problems.warnings,
+                  sources=files, **tables)
+    return partitioned_reader.study(lazy, **fields) if lazy else Study(**fields)
+
+
+def drop_row_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """A canonical frame without the ``_row`` column kept for error messages (geometry and CRS kept)."""
+    out = frame.drop(columns=[ROW])
+    if isinstance(frame, gpd.GeoDataFrame):
+        out = gpd.GeoDataFrame(out, geometry="geometry", crs=frame.crs)
+    return out
 
 
 def _town_ids_from_names(raw: RawTable, towns: pd.DataFrame, problems: ProblemList) -> None:
@@ -248,7 +331,8 @@ def _fill_areas_from_geometry(frame: gpd.GeoDataFrame, table: str) -> gpd.GeoDat
     return frame
 
 
-def _warn_missing_data(tables: dict, files: dict, problems: ProblemList) -> None:
+def warn_missing_data(tables: dict, files: dict, problems: ProblemList) -> None:
+    """A warning for every village with no rows in parcels, income or governance."""
     villages = tables.get("villages")
     if villages is None or "village_id" not in villages:
         return

@@ -54,3 +54,30 @@ class Notes:
 
     def __len__(self) -> int:
         return len(self.items)
+
+
+def village_index(villages, fallback: Iterable = ()) -> pd.Index:
+    """The ``village_id`` index of an indicator Series: the villages asked for, in their order.
+
+    Parameters
+    ----------
+    villages : DataFrame, iterable of str or None
+        A villages table (its ``village_id`` column), or village ids. None: the
+        distinct non-missing ids of ``fallback``, sorted.
+    fallback : iterable
+        The ids present in the data (e.g. ``parcels["village_id"]``).
+
+    Examples
+    --------
+    >>> village_index(pd.DataFrame({"village_id": ["v2", "v1"]})).tolist()
+    ['v2', 'v1']
+    >>> village_index(None, ["v2", None, "v1", "v2"]).tolist()
+    ['v1', 'v2']
+    """
+    if villages is None:
+        ids = sorted({str(v) for v in fallback if not pd.isna(v)})
+    elif isinstance(villages, pd.DataFrame):
+        ids = [str(v) for v in villages["village_id"]]
+    else:
+        ids = [str(v) for v in villages]
+    return pd.Index(ids, name="village_id", dtype="str")

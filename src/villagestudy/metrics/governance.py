@@ -31,13 +31,12 @@ Rules for awkward data (the same in every function)
 """
 from __future__ import annotations
 
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..settings import Settings
-from ._common import Notes, note as _note
+from ._common import Notes, note as _note, village_index
 from .standards import meets
 
 __all__ = [
@@ -61,16 +60,6 @@ DEFAULT_GRID_PART_TIME_MAX = float(Settings.grid_part_time_max)
 
 
 # ---------------------------------------------------------------- helpers
-def _index(villages, fallback: Iterable) -> pd.Index:
-    if villages is None:
-        ids = sorted({str(v) for v in fallback if not pd.isna(v)})
-    elif isinstance(villages, pd.DataFrame):
-        ids = [str(v) for v in villages["village_id"]]
-    else:
-        ids = [str(v) for v in villages]
-    return pd.Index(ids, name="village_id", dtype="str")
-
-
 def _nan(index: pd.Index, name: str) -> pd.Series:
     return pd.Series(np.nan, index=index, dtype="float64", name=name)
 
@@ -114,7 +103,7 @@ def governance_rows(governance: pd.DataFrame, year: int | None = None, villages=
     if len(frame) < len(governance):
         _note(notes, indicator, f"{len(governance) - len(frame)} governance row(s) without village_id left out")
     frame = frame.assign(village_id=frame["village_id"].astype("str"))
-    index = _index(villages, frame["village_id"])
+    index = village_index(villages, frame["village_id"])
     if "year" in frame:
         years = pd.to_numeric(frame["year"], errors="coerce")
         if year is None:
@@ -502,7 +491,7 @@ def registration_separation_rate(villages: pd.DataFrame, notes: Notes | None = N
     [0.536]
     """
     name = "registration_separation_rate"
-    index = _index(villages, [])
+    index = village_index(villages, [])
     cols = {}
     for c in ("registered_pop", "resident_pop"):
         if c not in villages:
@@ -528,7 +517,7 @@ def _grid_frame(grids: pd.DataFrame, villages, notes: Notes | None, name: str) -
     if unknown.any():
         _note(notes, name, f"{int(unknown.sum())} grid(s) of unknown level left out")
     frame = frame[~unknown]
-    index = _index(villages, grids["village_id"])
+    index = village_index(villages, grids["village_id"])
     return frame, index
 
 
@@ -730,7 +719,7 @@ def governance_indicators(study, year: int | None = None, notes: Notes | None = 
     """
     notes = notes if notes is not None else Notes()
     villages = study.villages
-    index = _index(villages, [])
+    index = village_index(villages, [])
     s = study.settings
     if year is None:
         year = study.default_year

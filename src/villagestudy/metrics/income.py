@@ -37,14 +37,13 @@ Rules for awkward data (the same in every function)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..schema import INCOME_CATEGORIES, OPERATING_CATEGORIES
 from ..settings import Settings
-from ._common import Notes, note as _note
+from ._common import Notes, note as _note, village_index
 from .standards import meets
 
 __all__ = [
@@ -103,16 +102,6 @@ def _normalise_category(values: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     norm = np.array([u.strip().lower() if isinstance(u, str) else u for u in uniques] + [None], dtype=object)
     return norm[codes]
-
-
-def _index(villages, fallback: Iterable) -> pd.Index:
-    if villages is None:
-        ids = sorted({str(v) for v in fallback})
-    elif isinstance(villages, pd.DataFrame):
-        ids = [str(v) for v in villages["village_id"]]
-    else:
-        ids = [str(v) for v in villages]
-    return pd.Index(ids, name="village_id", dtype="str")
 
 
 def _default_year(clean: pd.DataFrame, year) -> int | None:
@@ -191,7 +180,7 @@ def _prepared(income) -> _Prepared:
 def _prepare(income, year, villages, notes, name):
     prep = _prepared(income)
     _replay(notes, name, prep.items)
-    index = _index(villages, prep.clean["village_id"])
+    index = village_index(villages, prep.clean["village_id"])
     year = _default_year(prep.clean, year)
     return prep, index, year
 
@@ -541,7 +530,7 @@ def income_by_year(income: pd.DataFrame, villages=None, notes: Notes | None = No
     """
     prep = _prepared(income)
     _replay(notes, "income_total_yuan", prep.items)
-    index = _index(villages, prep.clean["village_id"])
+    index = village_index(villages, prep.clean["village_id"])
     totals = _totals(prep.clean)
     years = sorted(totals.columns) if len(totals.columns) else []
     return totals.reindex(index=index, columns=years)
@@ -687,7 +676,7 @@ def income_indicators(study, year: int | None = None, notes: Notes | None = None
     """
     notes = notes if notes is not None else Notes()
     villages = study.villages
-    index = _index(villages, []) if villages is not None else pd.Index([], name="village_id", dtype="str")
+    index = village_index(villages, []) if villages is not None else pd.Index([], name="village_id", dtype="str")
     income = study.income
     if income is None or len(income) == 0:
         for ind in INCOME_INDICATORS:

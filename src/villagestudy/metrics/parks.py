@@ -22,7 +22,7 @@ import pandas as pd
 
 from .. import catalog
 from ..settings import M2_PER_MU, Settings
-from ._common import Notes, note as _note
+from ._common import Notes, note as _note, village_index
 
 __all__ = ["PARK_INDICATORS", "park_count", "park_land_mu", "park_far", "park_occupancy",
            "park_rent_per_m2_yuan", "park_tax_per_mu_yuan", "park_old_share", "park_dispersion",
@@ -45,13 +45,6 @@ def _frame(parks: pd.DataFrame, notes: Notes | None, indicator: str) -> pd.DataF
     return parks
 
 
-def _index(parks: pd.DataFrame, villages) -> pd.Index:
-    if villages is None:
-        ids = np.sort(pd.unique(parks["village_id"].astype("str")))
-        return pd.Index(ids, name="village_id", dtype="str")
-    return pd.Index(pd.Series(list(villages), dtype="str"), name="village_id")
-
-
 def _num(parks: pd.DataFrame, column: str) -> pd.Series | None:
     if column not in parks:
         return None
@@ -70,7 +63,7 @@ def _ratio(parks, villages, notes, name: str, num_col: str, den_col: str, den_fa
            num_where=None, extra_cols: tuple[str, ...] = ()) -> pd.Series:
     """sum(num) / (sum(den) * den_factor) per village over parks where all inputs are known."""
     parks = _frame(parks, notes, name)
-    index = _index(parks, villages)
+    index = village_index(villages, parks["village_id"])
     keys = parks["village_id"].astype("str")
     counts = keys.value_counts().reindex(index, fill_value=0)
     _no_parks(counts, notes, name)
@@ -104,7 +97,7 @@ _PARAMS = """
     ----------
     parks : DataFrame or GeoDataFrame
         Canonical park table.
-    villages : iterable of str, optional
+    villages : DataFrame or iterable of str, optional
         Village ids to report (villages without parks included); default the
         villages that have parks, sorted.
     notes : Notes, optional
@@ -127,7 +120,7 @@ def park_count(parks: pd.DataFrame, villages=None, notes: Notes | None = None) -
     [2.0, 0.0]
     """
     parks = _frame(parks, notes, "park_count")
-    index = _index(parks, villages)
+    index = village_index(villages, parks["village_id"])
     counts = parks["village_id"].astype("str").value_counts().reindex(index, fill_value=0)
     return counts.astype("float64").rename("park_count").rename_axis("village_id")
 
@@ -148,7 +141,7 @@ def park_land_mu(parks: pd.DataFrame, villages=None, notes: Notes | None = None)
     """
     name = "park_land_mu"
     parks = _frame(parks, notes, name)
-    index = _index(parks, villages)
+    index = village_index(villages, parks["village_id"])
     keys = parks["village_id"].astype("str")
     counts = keys.value_counts().reindex(index, fill_value=0)
     land = _num(parks, "land_area_mu")
@@ -280,7 +273,7 @@ def park_dispersion(parks: pd.DataFrame, villages=None, notes: Notes | None = No
     """
     name = "park_dispersion"
     parks = _frame(parks, notes, name)
-    index = _index(parks, villages)
+    index = village_index(villages, parks["village_id"])
     keys = parks["village_id"].astype("str").to_numpy()
     counts = pd.Series(keys).value_counts().reindex(index, fill_value=0)
     _no_parks(counts, notes, name)
@@ -349,7 +342,7 @@ def park_indicators(study, year: int | None = None, notes: Notes | None = None) 
     villages = list(study.villages["village_id"]) if study.villages is not None else None
     parks = study.parks
     if parks is None:
-        index = _index(pd.DataFrame({"village_id": pd.Series([], dtype="str")}), villages)
+        index = village_index(villages)
         for ind in PARK_INDICATORS:
             notes.add(ind, "the study has no park table")
         return pd.DataFrame({ind: np.nan for ind in PARK_INDICATORS}, index=index, dtype="float64")

@@ -23,11 +23,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Callable
 
 from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
+from ..safe_text import safe_file_name
 
 DEFAULT_NOTEBOOK = NOTEBOOKS / "town_report.ipynb"
 DEFAULT_STUDY = SAMPLE_STUDY
@@ -79,26 +81,6 @@ class BatchResult:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def safe_file_name(town_id: str) -> str:
-    """A file name made safe from a town id: only [A-Za-z0-9._-], never hidden or empty.
-
-    A short hash is appended whenever characters had to be replaced, so that two
-    different ids never share a file.
-
-    Examples
-    --------
-    >>> safe_file_name("440100001")
-    'town_440100001'
-    >>> safe_file_name("../etc/passwd")[:15]
-    'town_.._etc_pas'
-    """
-    cleaned = re.sub(r"[^0-9A-Za-z._-]", "_", str(town_id))[:60]
-    name = f"town_{cleaned}"
-    if cleaned != str(town_id) or not cleaned:
-        name += "_" + hashlib.sha1(str(town_id).encode("utf-8")).hexdigest()[:8]
-    return name
 
 
 def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: bool) -> str:
@@ -247,9 +229,9 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         instead of one shared copy under ``out/assets``.
     scheduler : str, optional
         Address of a Dask scheduler: one task per town on that cluster instead of
-        local processes (see :mod:`villagestudy.reports.dask_runner`).
+        local processes (see :mod:`villagestudy.backends.dask.reports`).
     """
-    from .. import load_study
+    from ..io import load_study
     from .index_page import key_figures, write_index
 
     study_path = Path(study or DEFAULT_STUDY).resolve()
@@ -311,6 +293,10 @@ def _install_plotly(out_dir: Path) -> str:
     return install_shared_plotly(out_dir)
 
 
+SCHEDULER_RUNNERS: dict[str, Callable] = {}
+"""Runners of town jobs on a cluster: ``runner(todo, scheduler, workers, record)``; the Dask backend adds "dask"."""
+
+
 def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress: bool,
               scheduler: str | None = None) -> list[TownResult]:
     from tqdm import tqdm
@@ -335,9 +321,7 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
 
     bar.set_postfix(done=counts["done"], failed=0, left=len(todo))
     if scheduler is not None:
-        from .dask_runner import run_jobs_on_dask
-
-        run_jobs_on_dask(todo, scheduler, jobs, record)
+        SCHEDULER_RUNNERS["dask"](todo, scheduler, jobs, record)
     elif workers == 1:
         for job in todo:
             record(render_town(job))

@@ -8,12 +8,19 @@ report loads them (:func:`load_context`) instead of recomputing them per town.
 from __future__ import annotations
 
 import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from .._atomic import atomic_path
+from ..index.uncertainty import DEFAULT_RUNS
+from ..io import load_study
+from ..metrics import compute_indicators
+from ..ranking import rank_villages
 from ..settings import STANDARDS
+from ..stats import InsufficientDataError, fixed_effects_ols
 
 
 @dataclass
@@ -46,10 +53,6 @@ def fit_report_models(table: pd.DataFrame) -> StudyModels:
     Town-clustered, t-based standard errors (:func:`villagestudy.stats.fixed_effects_ols`);
     fitted once per study because it uses every village, whichever town a report is about.
     """
-    import warnings
-
-    from ..stats import InsufficientDataError, fixed_effects_ols
-
     predictors = [p for p in REPORT_PREDICTORS if table[p].notna().sum() > 0]
     models = StudyModels(REPORT_OUTCOME, predictors)
     try:
@@ -67,11 +70,8 @@ def context_parameters(year, weights, standards, normalise, aggregate, uncertain
 
 
 def build_context(study, year=None, weights=None, standards=None, normalise="minmax", aggregate="arithmetic",
-                  uncertainty_runs=500) -> ReportContext:
+                  uncertainty_runs=DEFAULT_RUNS) -> ReportContext:
     """Load (if given a path) and compute what every town report of a study needs."""
-    from .. import compute_indicators, load_study
-    from ..ranking import rank_villages
-
     params = context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs)
     if not hasattr(study, "villages"):
         study = load_study(study)
@@ -92,8 +92,6 @@ def build_context(study, year=None, weights=None, standards=None, normalise="min
 
 
 def save_context(ctx: ReportContext, path: Path) -> Path:
-    from .._atomic import atomic_path
-
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             pickle.dump(ctx, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -185,7 +185,7 @@ def write_partitioned_study(out: str | Path, *, towns: int = 4,
     Path
         The study folder; open it with :func:`villagestudy.load_study` (the
         parcels are then read lazily with dask-geopandas, see
-        :mod:`villagestudy.distributed`).
+        :mod:`villagestudy.backends.dask`).
     """
     out = Path(out)
     hook = _TownByTownParcels()

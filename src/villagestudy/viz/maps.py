@@ -357,8 +357,8 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
     v = _villages(study, town_id, village_ids)
     vgeoms = v["geometry"].to_numpy(dtype=object)
     has_v = usable(vgeoms)
-    parks = study.parks if study.parks is not None else pd.DataFrame(columns=["park_id", "village_id"])
-    parks = parks[parks["village_id"].isin(set(v["village_id"]))].reset_index(drop=True)
+    parks = study.village_rows("parks", v["village_id"])  # partitions read on demand
+    parks = (parks if parks is not None else pd.DataFrame(columns=["park_id", "village_id"])).reset_index(drop=True)
     pgeoms = geoms_of(parks) if hasattr(parks, "geometry") and len(parks) else np.full(len(parks), None, object)
     if len(pgeoms) != len(parks):
         pgeoms = np.full(len(parks), None, dtype=object)
@@ -529,8 +529,9 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
     v = _villages(study, town_id, village_id)
     vgeoms = v["geometry"].to_numpy(dtype=object)
     has_v = usable(vgeoms)
-    grids = study.grids if study.grids is not None else pd.DataFrame(columns=["grid_id", "village_id", "level"])
-    grids = grids[grids["village_id"].isin(set(v["village_id"]))].reset_index(drop=True)
+    grids = study.village_rows("grids", v["village_id"])  # partitions read on demand
+    grids = (grids if grids is not None else pd.DataFrame(columns=["grid_id", "village_id", "level"])
+             ).reset_index(drop=True)
     ggeoms = geoms_of(grids) if len(grids) else np.empty(0, dtype=object)
     if len(ggeoms) != len(grids):
         ggeoms = np.full(len(grids), None, dtype=object)
@@ -675,7 +676,7 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     v = _villages(study, village_ids=[village_id])
     if not len(v):
         raise KeyError(f"no village {village_id!r} in the study")
-    parcels = study.parcels[study.parcels["village_id"] == village_id].reset_index(drop=True)
+    parcels = study.village_rows("parcels", [village_id]).reset_index(drop=True)  # partitions read on demand
     geoms = geoms_of(parcels)
     if by == "block":
         from ..metrics.blocks import find_blocks

@@ -1,7 +1,8 @@
 """Batch reports on a Dask cluster: one task per town.
 
 :func:`run_jobs_on_dask` is what ``villagestudy reports --scheduler ADDRESS``
-(``run_reports(..., scheduler=...)``) uses instead of the local process pool.
+(``run_reports(..., scheduler=...)``) uses instead of the local process pool;
+this module registers it in :data:`villagestudy.reports.batch.SCHEDULER_RUNNERS`.
 Everything else of the batch stays where it is: the reusable towns are
 skipped before any task is sent, each finished town is recorded (progress bar,
 failure count) as it completes, and the index page is written at the end by
@@ -18,7 +19,8 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
-from .batch import TownJob, TownResult, render_town
+from ...reports.batch import SCHEDULER_RUNNERS, TownJob, TownResult, render_town
+from .client import open_client
 
 __all__ = ["run_jobs_on_dask"]
 
@@ -45,9 +47,7 @@ def run_jobs_on_dask(todo: list[TownJob], scheduler: str | None, workers: int | 
     """
     if not todo:
         return
-    from distributed import as_completed
-
-    from ..distributed import open_client
+    from distributed import as_completed  # optional dependency
 
     with open_client(scheduler, workers) as client:
         futures = {}
@@ -64,3 +64,6 @@ def run_jobs_on_dask(todo: list[TownJob], scheduler: str | None, workers: int | 
                                     error=f"worker failed: {type(e).__name__}: {e}")
             record(result)
             fut.release()
+
+
+SCHEDULER_RUNNERS["dask"] = run_jobs_on_dask

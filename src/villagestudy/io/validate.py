@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from ._map_unique import map_unique
-from .errors import ProblemList
-from .io.aliases import FALSE_WORDS, TRUE_WORDS, VALUE_ALIASES
-from .io.readers import ROW, RawTable
-from .schema import INCOME_CATEGORIES, TABLES, Table
-from .settings import AREA_UNITS, M2_PER_MU, MONEY_UNITS, Settings
+import shapely
+
+from .._map_unique import map_unique
+from ..errors import ProblemList
+from ..schema import INCOME_CATEGORIES, TABLES, Table
+from ..settings import AREA_UNITS, M2_PER_MU, MONEY_UNITS, Settings
+from .aliases import FALSE_WORDS, TRUE_WORDS, VALUE_ALIASES
+from .readers import ROW, RawTable
 
 MIN_YEAR = 1949
 MAX_YEAR = _dt.date.today().year + 1
@@ -281,12 +283,26 @@ def check_references(tables: dict[str, pd.DataFrame], files: dict[str, str], pro
     for name in ("boundaries", "parcels", "parks", "grids", "income", "governance"):
         t = tables.get(name)
         if t is not None and "village_id" in t:
-            _unknown(t, "village_id", known, files[name], "a village_id listed in " + files["villages"], problems)
-    grids = tables.get("grids")
-    if grids is not None and "parent_grid_id" in grids and "level" in grids:
-        parents = set(grids.loc[grids["level"] == "grid", "grid_id"])
-        micro = grids[(grids["level"] == "micro") & grids["parent_grid_id"].notna()]
-        _unknown(micro, "parent_grid_id", parents, files["grids"], "the grid_id of a grid (level = grid)", problems)
+            check_village_ids(t, known, files[name], files["villages"], problems)
+    if tables.get("grids") is not None:
+        check_grid_parents(tables["grids"], files["grids"], problems)
+
+
+def check_village_ids(frame: pd.DataFrame, known, file: str, villages_file: str, problems: ProblemList) -> None:
+    """Rows whose ``village_id`` is not one of ``known`` (the ids of ``villages_file``)."""
+    _unknown(frame, "village_id", known, file, "a village_id listed in " + villages_file, problems)
+
+
+def check_grid_parents(grids: pd.DataFrame, file: str, problems: ProblemList, *, within: str = "") -> None:
+    """Micro-grids whose ``parent_grid_id`` is not the ``grid_id`` of a grid (level = grid) of ``grids``.
+
+    ``within`` is added to the expectation, e.g. ``" in the same partition"``.
+    """
+    if not {"parent_grid_id", "level", "grid_id"} <= set(grids.columns):
+        return
+    parents = set(grids.loc[grids["level"] == "grid", "grid_id"])
+    micro = grids[(grids["level"] == "micro") & grids["parent_grid_id"].notna()]
+    _unknown(micro, "parent_grid_id", parents, file, "the grid_id of a grid (level = grid)" + within, problems)
 
 
 def _unknown(frame: pd.DataFrame, column: str, known: set, file: str, expected: str, problems: ProblemList) -> None:
@@ -300,8 +316,6 @@ def _unknown(frame: pd.DataFrame, column: str, known: set, file: str, expected: 
 
 def check_geometry(frame, id_column: str, file: str, problems: ProblemList) -> None:
     """Null, empty and invalid geometries, each reported with its id (never dropped)."""
-    import shapely
-
     null = frame.geometry.isna().to_numpy()
     arr = np.asarray(frame.geometry.array)
     empty = ~null & shapely.is_empty(arr)
