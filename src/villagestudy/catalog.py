@@ -62,12 +62,6 @@ class Indicator:
             return self.name(lang)
         return f"{self.name(lang)}（{self.unit(lang)}）" if lang != "en" else f"{self.name(lang)} ({self.unit(lang)})"
 
-    def meets(self, value, threshold):
-        """Whether ``value`` meets ``threshold`` by the indicator's comparison."""
-        if self.comparison == "<=":
-            return value <= threshold
-        return value >= threshold
-
 
 @lru_cache(maxsize=1)
 def _load() -> dict[str, Indicator]:

@@ -72,8 +72,8 @@ class Study:
 
         Ids are cast to strings, ``area_mu`` of parcels is derived from the
         geometry when absent, and a ``towns`` table is made from the villages'
-        ``town_id`` when not given. No validation beyond that: use
-        :func:`villagestudy.validate.validate_study` for that.
+        ``town_id`` when not given. No validation beyond that:
+        :func:`villagestudy.load_study` validates a study folder.
 
         Examples
         --------

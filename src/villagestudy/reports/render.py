@@ -7,25 +7,17 @@ from pathlib import Path
 
 import nbformat
 
+from ..viz.offline import plotly_js_path
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ASSETS_DIR = "assets"
 PLOTLY_JS = "plotly.min.js"
 
 
-def plotly_js_source() -> Path:
-    """The plotly.min.js bundled with the installed plotly package."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / PLOTLY_JS
-    if not path.exists():  # pragma: no cover - plotly always ships it
-        raise FileNotFoundError(f"plotly.min.js not found in {path.parent}")
-    return path
-
-
 def install_shared_plotly(out_dir: Path) -> str:
     """Copy plotly.js once under ``out_dir/assets``; return the relative src for reports."""
     target = out_dir / ASSETS_DIR / PLOTLY_JS
-    source = plotly_js_source()
+    source = plotly_js_path()
     if not target.exists() or target.stat().st_size != source.stat().st_size:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp")
@@ -56,7 +48,7 @@ def notebook_to_html(nb_path: Path, title: str, plotly_src: str | None = None, i
     nb = nbformat.read(nb_path, as_version=4)
     resources = {"metadata": {"name": title}}
     if inline_plotly:
-        resources["plotly_inline"] = plotly_js_source().read_text(encoding="utf-8").replace("</script", "<\\/script")
+        resources["plotly_inline"] = plotly_js_path().read_text(encoding="utf-8").replace("</script", "<\\/script")
     else:
         resources["plotly_src"] = plotly_src
     body, _ = _exporter().from_notebook_node(nb, resources=resources)

@@ -9,12 +9,17 @@ HTML without any CDN script. Labels come from the catalog and
 
 Examples
 --------
+>>> import tempfile
+>>> from pathlib import Path
 >>> import villagestudy as vs
 >>> from villagestudy import viz
->>> study = vs.load_study("data/sample")
+>>> study = vs.load_study(vs.datasets.get_path("sample"))
 >>> table = vs.compute_indicators(study)
 >>> fig = viz.village_map(study, table, "income_total_yuan")
->>> path = viz.write_html(fig, "outputs/map.html")   # offline: plotly.js inlined, no CDN
+>>> out = Path(tempfile.mkdtemp()) / "map.html"      # e.g. "outputs/map.html" in a project
+>>> path = viz.write_html(fig, out)   # offline: plotly.js inlined, no CDN
+>>> path.stat().st_size > 1_000_000
+True
 """
 from .charts import (
     compliance_heatmap, compliance_table, income_composition, income_trend, rank_intervals, ranked_bar,

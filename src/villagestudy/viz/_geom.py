@@ -13,6 +13,7 @@ HTML escaping of text taken from data, number formatting and colour scales.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 import re
@@ -25,7 +26,10 @@ import plotly.graph_objects as go
 import shapely
 
 from .. import catalog
-from ..i18n import normalise_lang, t
+from ..i18n import STRINGS, normalise_lang, t
+from ..metrics.standards import meets
+from ..settings import Settings
+from ..study import Study
 
 # ------------------------------------------------------------------ style
 FONT_FAMILY = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
@@ -381,8 +385,6 @@ class Meta:
             try:
                 ind = catalog.get(column)
             except KeyError:
-                from ..i18n import STRINGS
-
                 self.label = self.name = t(column, lang) if column in STRINGS else esc(column)
                 self.unit_en, self.kind, self.direction = "", "number", 0
             else:
@@ -406,18 +408,12 @@ class Meta:
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
     def meets(self, value, threshold):
-        """Whether values meet ``threshold`` (the package's one rule, with its float tolerance).
+        """Whether values meet ``threshold``: :func:`villagestudy.metrics.standards.meets` (the one rule).
 
         A scalar gives a bool, an array a bool array (missing values: False).
         """
         arr = np.atleast_1d(np.asarray(value, dtype=float))
-        try:
-            from ..metrics.standards import meets as _meets
-        except ImportError:  # pragma: no cover - module absent
-            with np.errstate(invalid="ignore"):
-                res = arr <= threshold if self.comparison == "<=" else arr >= threshold
-        else:
-            res = _meets(pd.Series(arr), threshold, self.comparison or ">=").fillna(False).to_numpy(dtype=bool)
+        res = meets(pd.Series(arr), threshold, self.comparison or ">=").fillna(False).to_numpy(dtype=bool)
         return res if np.ndim(value) else bool(res[0])
 
     def standard_text(self, threshold, lang: str = "zh") -> str:
@@ -462,9 +458,6 @@ def as_flags(values: pd.Series) -> pd.Series:
 
 def resolve_settings(settings=None, study=None, table=None):
     """Settings in force: explicit ``settings`` > ``table.attrs['settings']`` > the study's > defaults."""
-    from ..settings import Settings
-    from ..study import Study
-
     def _from(obj):
         if obj is None:
             return None
@@ -473,8 +466,6 @@ def resolve_settings(settings=None, study=None, table=None):
         if isinstance(obj, Study):
             return obj.settings
         if isinstance(obj, dict):
-            import dataclasses
-
             known = {f.name for f in dataclasses.fields(Settings)}
             return Settings().replace(**{k: v for k, v in obj.items() if k in known})
         raise TypeError(f"settings must be a Settings, a Study or a dict, not {type(obj).__name__}")

@@ -27,6 +27,7 @@ from plotly.subplots import make_subplots
 
 from .. import catalog
 from ..i18n import normalise_lang, t
+from ..metrics.standards import missed_standards
 from ..settings import STANDARDS
 from ._geom import (
     BAD_COLOR, GOOD_COLOR, NO_DATA_COLOR, Meta, base_layout, esc, fmt_number, fmt_value, legend_entry,
@@ -290,25 +291,6 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
 
 
 # --------------------------------------------------------------- standards
-def _compliance_fallback(table: pd.DataFrame, settings) -> pd.DataFrame:
-    """Long table (village_id, indicator, value, standard, status) from the catalog alone."""
-    rows = []
-    for ind in catalog.indicators_with_standard():
-        thr = getattr(settings, ind.standard, None)
-        if thr is None or ind.id not in table:
-            continue
-        for vid, v in table[ind.id].items():
-            if ind.kind == "flag":
-                met = None if pd.isna(v) else bool(v)
-                value = np.nan
-            else:
-                value = pd.to_numeric(pd.Series([v]), errors="coerce").iat[0]
-                met = None if pd.isna(value) else bool(ind.meets(value, thr))
-            rows.append({"village_id": vid, "indicator": ind.id, "value": value, "standard": float(thr),
-                         "status": "no data" if met is None else ("met" if met else "missed")})
-    return pd.DataFrame(rows, columns=["village_id", "indicator", "value", "standard", "status"])
-
-
 def compliance_table(table: pd.DataFrame, settings=None, *, pillar: str | None = None,
                      indicators: Sequence[str] | None = None) -> pd.DataFrame:
     """Per village and standard in force: ``village_id``, ``indicator``, ``value``, ``standard``, ``status``.
@@ -319,14 +301,9 @@ def compliance_table(table: pd.DataFrame, settings=None, *, pillar: str | None =
     """
     tab = _table(table)
     s = resolve_settings(settings, None, table)
-    try:
-        from ..metrics.standards import missed_standards
-    except ImportError:  # pragma: no cover - module absent
-        long = _compliance_fallback(tab, s)
-    else:
-        src = tab.copy()
-        src.attrs = dict(table.attrs)
-        long = missed_standards(src, s)[["village_id", "indicator", "value", "standard", "status"]]
+    src = tab.copy()
+    src.attrs = dict(table.attrs)
+    long = missed_standards(src, s)[["village_id", "indicator", "value", "standard", "status"]]
     if pillar is not None:
         long = long[[catalog.get(i).pillar == pillar for i in long["indicator"]]]
     if indicators is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -28,7 +29,11 @@ DEFAULT_CONFIG = {"displaylogo": False, "responsive": True,
 
 
 def plotly_js_path() -> Path:
-    """Path of the ``plotly.min.js`` bundled with the installed plotly package."""
+    """Path of the ``plotly.min.js`` bundled with the installed plotly package.
+
+    The one place that knows where plotly.js is: inlined pages, the shared copy
+    of batch reports and the notebook template all read it from here.
+    """
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.exists():  # pragma: no cover - broken installation
         raise FileNotFoundError(f"plotly.min.js not found at {path}; reinstall plotly")
@@ -50,9 +55,8 @@ def figure_div(fig: go.Figure, *, config: dict | None = None, div_id: str | None
 
 def _script_tag(plotlyjs: str, target: Path) -> str:
     if plotlyjs == "inline":
-        from plotly.offline import get_plotlyjs
-
-        return f'<script type="text/javascript">{get_plotlyjs()}</script>'
+        source = plotly_js_path().read_text(encoding="utf-8").replace("</script", "<\\/script")
+        return f'<script type="text/javascript">{source}</script>'
     src = str(plotlyjs)
     if "://" in src or src.startswith("//"):
         raise ValueError(f"plotlyjs={src!r} is a URL: an offline page needs 'inline' or a local path "
@@ -113,6 +117,4 @@ def write_html(figs: go.Figure | Iterable[go.Figure], path: str | os.PathLike, *
 
 
 def _strip_tags(text: str) -> str:
-    import re
-
     return html.unescape(re.sub(r"<[^>]+>", " ", str(text))).strip()
