@@ -77,7 +77,7 @@ ON_DASK = r"""
 import json, sys, time
 import numpy as np, pandas as pd
 import villagestudy as vs
-from villagestudy.distributed import compute_indicators_dask, open_client
+from villagestudy.backends.dask import compute_indicators_dask, open_client
 
 def peak():
     return %s

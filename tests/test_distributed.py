@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import importorskip_unless_ci
 
@@ -22,12 +24,14 @@ importorskip_unless_ci("dask_geopandas")
 distributed = importorskip_unless_ci("distributed")
 
 import villagestudy as vs  # noqa: E402
-from villagestudy.backends.dask import PartitionedStudy, compute_indicators_dask, run_jobs_on_dask  # noqa: E402
+from villagestudy.backends.dask import (PartitionedStudy, compute_indicators_dask, plan_groups,  # noqa: E402
+                                        run_jobs_on_dask)
 from villagestudy.cli import main  # noqa: E402
 from villagestudy.errors import StudyError  # noqa: E402
 from villagestudy.reports import run_reports  # noqa: E402
 from villagestudy.reports.batch import TownJob  # noqa: E402
 from villagestudy.synth import write_synthetic_study  # noqa: E402
+from villagestudy.viz import parcels_map  # noqa: E402
 from villagestudy.synth.partitioned import write_partitioned_study  # noqa: E402
 
 SIZE = dict(towns=3, villages_per_town=3, parcels_per_village=40, years=(2021, 2023), seed=3)
@@ -113,6 +117,55 @@ def test_partitioned_study_is_lazy_and_complete(studies, in_memory):
     assert type(sub) is vs.Study and set(sub.parcels["village_id"]) == set(
         memory.for_towns(town).parcels["village_id"])
     assert len(sub.parcels) == len(memory.for_towns(town).parcels)
+
+
+def test_maps_of_a_partitioned_study_read_the_partitions_of_their_villages(studies):
+    study = vs.load_study(studies[1])
+    town = study.town_ids()[1]
+    village = study.villages.loc[study.villages["town_id"] == town, "village_id"].iloc[0]
+    memory = study.for_towns(town)
+    assert len(study.village_rows("parcels", [village])) == (memory.parcels["village_id"] == village).sum() > 0
+    for by in ("household", "block"):
+        lazy, eager = parcels_map(study, village, by=by), parcels_map(memory, village, by=by)
+        assert len(lazy.data) > 1 and lazy.to_dict()["data"] == eager.to_dict()["data"]
+
+
+# ------------------------------------------------------------------ planning
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 5), min_size=1, max_size=12),
+       st.lists(st.lists(st.integers(0, 14), max_size=4), max_size=8))
+def test_groups_join_exactly_the_towns_that_share_a_unit(town_of, units):
+    """Towns sharing a unit are grouped together; every town and unit is in one group; groups are connected."""
+    villages = pd.DataFrame({"village_id": [f"v{i}" for i in range(len(town_of))],
+                             "town_id": [f"t{t}" for t in town_of]})
+    unit_villages = [[f"v{i}" for i in u] for u in units]  # ids beyond the villages are unknown
+    groups = plan_groups(villages, unit_villages)
+    group_of_town = {t: g for g, grp in enumerate(groups) for t in grp.towns}
+    group_of_unit = {u: g for g, grp in enumerate(groups) for u in grp.units}
+    assert sorted(group_of_town) == sorted(set(villages["town_id"]))
+    assert sum(len(g.towns) for g in groups) == villages["town_id"].nunique()
+    assert sorted(group_of_unit) == list(range(len(units)))
+    town = dict(zip(villages["village_id"], villages["town_id"]))
+    touched = [{town[v] for v in vids if v in town} for vids in unit_villages]
+    for u, towns in enumerate(touched):
+        assert {group_of_town[t] for t in towns} <= {group_of_unit[u]}  # the unit computes with its towns
+        if not towns:
+            assert group_of_unit[u] == 0  # units of no known village go with the first group
+    for g, grp in enumerate(groups):
+        assert grp.units == sorted(grp.units) or g == 0
+        linked = [t for t in grp.towns if any(t in touched[u] for u in grp.units)]
+        if g > 0:
+            assert linked == grp.towns  # only the first group takes towns in no unit
+        reached, frontier = set(linked[:1]), list(linked[:1])
+        while frontier:  # connected through shared units
+            t = frontier.pop()
+            for towns in touched:
+                if t in towns:
+                    frontier += [x for x in towns - reached]
+                    reached |= towns
+        assert reached == set(linked)
+    firsts = [min(u for u in g.units if touched[u]) for g in groups if any(touched[u] for u in g.units)]
+    assert firsts == sorted(firsts)
 
 
 # ------------------------------------------------------------------ indicators

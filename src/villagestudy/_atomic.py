@@ -7,6 +7,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .errors import UsageError
+
 
 @contextmanager
 def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
@@ -52,7 +54,5 @@ def write_table(frame, target: str | Path, index: bool = True) -> Path:
         elif suffix in (".csv", ".txt", ""):
             frame.to_csv(tmp, index=index, encoding="utf-8-sig")
         else:
-            from .errors import UsageError
-
             raise UsageError(f"cannot write '{target.name}': use a .csv, .parquet or .xlsx file name")
     return target

@@ -22,8 +22,10 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import shapely
 
 from ..i18n import normalise_lang, t
+from ..metrics.blocks import adjacent_pairs, find_blocks
 from ..settings import M2_PER_MU
 from ._geom import (
     BACKGROUND_FILL, BAD_COLOR, COLOR_LEVELS, DIVERGING, GOOD_COLOR, MISSED_COLOR, NO_DATA_COLOR, SEQUENTIAL,
@@ -444,8 +446,6 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
         vpos = dict(zip(v["village_id"][has_v], zip(*display.points(vgeoms[has_v])))) if has_v.any() else {}
         side = 0.0
         if has_v.any():
-            import shapely
-
             b = shapely.total_bounds(vgeoms[has_v])
             side = max(b[2] - b[0], b[3] - b[1])
         xs, ys = np.full(len(parks), np.nan), np.full(len(parks), np.nan)
@@ -633,8 +633,6 @@ def _group_colors(geoms: np.ndarray, codes: np.ndarray, n_groups: int, tolerance
         return np.arange(n_groups)
     neighbours: list[set] = [set() for _ in range(n_groups)]
     try:
-        from ..metrics.blocks import adjacent_pairs
-
         ok = np.flatnonzero(usable(geoms) & (codes >= 0))
         i, j = adjacent_pairs(geoms[ok], max(tolerance_m, 0.0))
         gi, gj = codes[ok][np.asarray(i)], codes[ok][np.asarray(j)]
@@ -679,8 +677,6 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     parcels = study.village_rows("parcels", [village_id]).reset_index(drop=True)  # partitions read on demand
     geoms = geoms_of(parcels)
     if by == "block":
-        from ..metrics.blocks import find_blocks
-
         labels = find_blocks(parcels, tolerance_m=s.block_tolerance_m, farmland_uses=list(s.farmland_uses))
         groups = pd.Series([None if pd.isna(x) else f"{t('block', lang)} {int(x) + 1}" for x in labels],
                            dtype=object)
@@ -739,8 +735,6 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     map_layout(fig, title if title is not None else t("parcels_map_title", lang, village=name, by=t(f"by_{by}", lang)),
                lang=lang, height=height)
     if has.any():  # zoom to the parcels (the village outline may reach far beyond them)
-        import shapely
-
         b = shapely.total_bounds(geoms[has])
         pad = 0.04 * max(b[2] - b[0], b[3] - b[1], 1.0)
         fig.update_xaxes(range=[b[0] - pad, b[2] + pad])
