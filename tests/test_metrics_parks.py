@@ -156,3 +156,11 @@ def test_public_functions_have_examples():
             assert fn.__doc__ and "Examples" in fn.__doc__, name
             assert "{params}" not in fn.__doc__, name
             assert "Returns" in fn.__doc__ or name == "park_indicators", name
+
+
+def test_villages_given_as_a_table_index_by_their_ids():
+    """Like the income and governance functions: a villages table gives its village_id column as the index."""
+    table = pd.DataFrame({"village_id": ["v3", "v1"], "village_name": ["丙", "甲"], "town_id": ["t1", "t1"]})
+    counts = park_count(parks_frame(), villages=table)
+    assert counts.index.tolist() == ["v3", "v1"] and counts.tolist() == [0.0, 2.0]
+    assert park_land_mu(parks_frame(), villages=table).index.tolist() == ["v3", "v1"]

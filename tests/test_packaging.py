@@ -75,7 +75,7 @@ def test_reports_from_an_installed_wheel_outside_the_checkout(wheel, tmp_path):
 
     town = pd.read_csv(SAMPLE / "towns.csv", dtype=str, encoding="utf-8-sig")["town_id"].iloc[0]
     out = tmp_path / "out"
-    _run([str(python), "-m", "villagestudy", "reports", "--town", town, "--out", str(out), "--quiet"], cwd=work)
+    _run([str(venv / "bin" / "villagestudy"), "reports", "--town", town, "--out", str(out), "--quiet"], cwd=work)
     report = out / f"town_{town}.html"
     assert report.is_file() and report.stat().st_size > 10_000
     assert (out / "index.html").is_file()

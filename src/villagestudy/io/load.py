@@ -191,8 +191,8 @@ def canonicalise_table(raw: RawTable, name: str, settings: Settings, crs: str | 
 class PartitionedReader(Protocol):
     """What :func:`load_study` needs to read tables stored as folders of partitions.
 
-    A backend registers one with :func:`register_partitioned_reader`; without
-    one, a partitioned folder is not a table file and is not read.
+    A backend registers one with :func:`register_partitioned_reader`
+    (``import villagestudy`` registers the Dask backend's).
     """
 
     tables: tuple[str, ...]
@@ -249,7 +249,7 @@ def load_study(path: str | Path, **overrides) -> Study:
     Examples
     --------
     >>> import villagestudy as vs
-    >>> study = vs.load_study("data/sample")
+    >>> study = vs.load_study(vs.datasets.get_path("sample"))
     >>> len(study.towns)
     4
     """
