@@ -12,6 +12,7 @@ from ..schema import TABLES
 from ..settings import M2_PER_MU, SETTING_ALIASES, Settings
 from ..study import TABLE_NAMES, Study
 from ..validate import canonical_table, check_geometry, check_references, repair_stripped_zeros
+from .adapters import ADAPTER_SETTINGS, adapter_tables
 from .readers import ROW, RawTable, read_geo_table, read_text_table, read_xlsx_table
 
 # preferred file per table, in order; a folder with several uses the first and says so
@@ -64,7 +65,9 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings:
     changes, extra = {"name": folder.name}, {}
     for key, value in flat.items():
         canon = SETTING_ALIASES.get(key, key)
-        if canon in known:
+        if key in ADAPTER_SETTINGS:  # read by io/adapters when a land layer is loaded
+            extra[key] = value
+        elif canon in known:
             changes[canon] = value
         else:
             extra[key] = value
@@ -176,12 +179,13 @@ def load_study(path: str | Path, **overrides) -> Study:
     tables: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
     found: dict[str, Path] = {}
+    adapted = adapter_tables(folder, settings, problems)  # a 三调/确权 layer dropped into the folder
     for name in TABLE_NAMES:
         spec = TABLES[name]
         if name in PARTITIONED_TABLES and (root := find_partitioned(folder, name, problems)) is not None:
             found[name] = root  # a partitioned folder (parcels.parquet/...): checked below, read lazily
             continue
-        raw = _read_raw(folder, name, problems)
+        raw = adapted[name] if name in adapted else _read_raw(folder, name, problems)
         if raw is None:
             if spec.required_file and find_table_file(folder, name) is None:
                 options = " or ".join(n for n, _ in FILE_CANDIDATES[name])
