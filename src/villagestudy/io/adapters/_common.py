@@ -103,13 +103,24 @@ def repair_encoding(frame: pd.DataFrame) -> str | None:
             decoded = [b.decode(enc) for b in raw]
         except UnicodeDecodeError:
             continue
-        if any(_looks_cjk(d) for d in decoded):
+        # GB2312 (the common characters) is the evidence: Latin text such as "Müller" also decodes
+        # as GB18030, into rare characters, but not as GB2312
+        common = sum(_decodes(b, "utf-8" if enc == "utf-8" else "gb2312") for b in raw)
+        if any(_looks_cjk(d) for d in decoded) and common >= len(raw) / 2:
             for c in cols:
                 fix = {v: v.encode("latin-1").decode(enc) for v in values[c] if isinstance(v, str) and not v.isascii()}
                 if fix:
                     frame[c] = frame[c].map(lambda v, fix=fix: fix.get(v, v) if isinstance(v, str) else v)
             return enc
     return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def read_layer(path: Path, layer: str | None, problems: ProblemList) -> tuple[pd.DataFrame | None, str | None]:
@@ -129,7 +140,10 @@ def read_layer(path: Path, layer: str | None, problems: ProblemList) -> tuple[pd
                                expected="the layer to read, given with --layer (e.g. --layer DLTB)")
                 return None, None
             layer = layers[0]
-        frame = pyogrio.read_dataframe(path, layer=layer, use_arrow=True)
+        # a DBF that declares nothing is read byte for byte (Latin-1) and re-decoded below
+        undeclared = path.suffix.lower() in (".shp", ".dbf") and _declared_encoding(path) is None
+        frame = pyogrio.read_dataframe(path, layer=layer, use_arrow=True,
+                                       encoding="ISO-8859-1" if undeclared else None)
     except Exception as e:  # GDAL says why (missing .shx, a corrupt file, no such layer)
         problems.error(label, f"cannot read the layer ({type(e).__name__}: {e})",
                        expected="a shapefile, DBF, GeoPackage or file geodatabase layer")
