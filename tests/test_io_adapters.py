@@ -300,3 +300,31 @@ def test_import_land_unknown_code_names_it_and_leaves_nothing(tmp_path, capsys):
     m.write_text('[landuse_map]\n"7777" = "other"\n', encoding="utf-8")
     assert main(["import-land", "--format", "sandiao", "--landuse-map", str(m), str(f), str(out)]) == 0
     assert vs.load_study(out).parcels["land_use"].tolist() == ["arable", "other"]
+
+
+def test_a_cpg_that_declares_the_wrong_encoding(tmp_path):
+    f = tmp_path / "DLTB.shp"
+    gpd.GeoDataFrame({"DLBM": ["0101"], "ZLDWDM": ["4401000010010000000"], "ZLDWMC": ["新村村"], "TBMJ": [100.0]},
+                     geometry=[shapely.box(X0, Y0, X0 + 10, Y0 + 10)], crs=4547).to_file(f, encoding="gbk")
+    f.with_suffix(".cpg").write_text("UTF-8")
+    land = read_sandiao(f)
+    assert land.villages["village_name"].tolist() == ["新村村"] and land.encoding == "gb18030"
+    assert any("declares UTF-8 but its text is not in it" in str(n) for n in land.notes)
+
+
+def test_file_geodatabase_layer(tmp_path, capsys):
+    gdb = tmp_path / "county.gdb"
+    layer = gpd.GeoDataFrame({"BSM": ["1", "2"], "DLBM": ["0101", "0301"], "ZLDWDM": ["4401000010010000000"] * 2,
+                              "ZLDWMC": ["新村村"] * 2, "TBDLMJ": [900.0, 1200.0]},
+                             geometry=[shapely.box(X0, Y0, X0 + 30, Y0 + 30), shapely.box(X0 + 30, Y0, X0 + 70, Y0 + 30)],
+                             crs=4547)
+    layer.to_file(gdb, layer="DLTB", driver="OpenFileGDB")
+    layer[["geometry"]].to_file(gdb, layer="XZQ", driver="OpenFileGDB")
+    assert main(["import-land", "--format", "sandiao", str(gdb), str(tmp_path / "a")]) == 2
+    assert "--layer" in capsys.readouterr().err  # two layers: which one is asked for
+    assert main(["import-land", "--format", "sandiao", "--layer", "DLTB", str(gdb), str(tmp_path / "b")]) == 0
+    parcels = vs.load_study(tmp_path / "b").parcels
+    assert parcels["land_use"].tolist() == ["arable", "forest"]
+    assert parcels["area_mu"].round(6).tolist() == [round(900 / (10000 / 15), 6), round(1200 / (10000 / 15), 6)]
+    # dropped into a study folder, the geodatabase's DLTB layer is found by its fields
+    assert [(p.name, lyr, fmt) for p, lyr, fmt in find_land_layers(tmp_path)] == [("county.gdb", "DLTB", "sandiao")]

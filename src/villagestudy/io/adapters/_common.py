@@ -132,6 +132,9 @@ def read_layer(path: Path, layer: str | None, problems: ProblemList) -> tuple[pd
     import pyogrio
 
     label = layer_label(path, layer)
+    is_dbf = path.suffix.lower() in (".shp", ".dbf")
+    declared = _declared_encoding(path) if is_dbf else None
+    wrong = False  # the declared encoding does not fit the bytes
     try:
         if layer is None and (path.suffix.lower() in (".gpkg", ".gdb") or path.is_dir()):
             layers = [name for name, _ in pyogrio.list_layers(path)]
@@ -141,23 +144,35 @@ def read_layer(path: Path, layer: str | None, problems: ProblemList) -> tuple[pd
                 return None, None
             layer = layers[0]
         # a DBF that declares nothing is read byte for byte (Latin-1) and re-decoded below
-        undeclared = path.suffix.lower() in (".shp", ".dbf") and _declared_encoding(path) is None
-        frame = pyogrio.read_dataframe(path, layer=layer, use_arrow=True,
-                                       encoding="ISO-8859-1" if undeclared else None)
-    except Exception as e:  # GDAL says why (missing .shx, a corrupt file, no such layer)
-        problems.error(label, f"cannot read the layer ({type(e).__name__}: {e})",
-                       expected="a shapefile, DBF, GeoPackage or file geodatabase layer")
-        return None, None
+        frame = _read(path, layer, latin1=is_dbf and declared is None)
+        if is_dbf:
+            _all_ascii(frame)  # arrow checks text lazily: bytes not in the declared encoding fail here
+    except Exception as e:  # GDAL says why (missing .shx, a corrupt file, no such layer, undecodable text)
+        frame = None
+        if is_dbf and declared:  # text that is not in the declared encoding: read the bytes as they are
+            try:
+                frame, wrong = _read(path, layer, latin1=True), True
+            except Exception:
+                frame = None
+        if frame is None:
+            problems.error(label, f"cannot read the layer ({type(e).__name__}: {e})",
+                           expected="a shapefile, DBF, GeoPackage or file geodatabase layer")
+            return None, None
     geom = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     frame = frame.rename(columns={c: str(c).upper() for c in frame.columns if c != geom})
     encoding = None
-    if path.suffix.lower() in (".shp", ".dbf"):
-        declared = _declared_encoding(path)
+    if is_dbf:
         fixed = repair_encoding(frame)
         if fixed:
             encoding = fixed
-            said = f"declares {declared}" if declared else "has no .cpg file"
-            problems.warning(label, f"the DBF {said} and its text read as Latin-1 mojibake; decoded as {fixed}")
+            said = f"declares {declared} but its text is not in it" if wrong else (
+                f"declares {declared} and its text read as Latin-1 mojibake" if declared else
+                "has no .cpg file (GDAL would read its text as Latin-1 mojibake)")
+            problems.warning(label, f"the DBF {said}; decoded as {fixed}")
+        elif wrong:
+            problems.error(label, f"the DBF declares {declared} but its text is in no encoding tried "
+                           "(declared, GB18030, UTF-8)", expected="a .cpg file naming the DBF's real encoding")
+            return None, None
         elif declared:
             encoding = declared
         else:
@@ -166,6 +181,12 @@ def read_layer(path: Path, layer: str | None, problems: ProblemList) -> tuple[pd
                 problems.warning(label, "the DBF has no .cpg file and its text is neither GBK/GB18030 nor UTF-8; "
                                  "read as ISO-8859-1 (Latin-1)")
     return frame, encoding
+
+
+def _read(path: Path, layer: str | None, *, latin1: bool):
+    import pyogrio
+
+    return pyogrio.read_dataframe(path, layer=layer, use_arrow=True, encoding="ISO-8859-1" if latin1 else None)
 
 
 def _all_ascii(frame: pd.DataFrame) -> bool:
@@ -371,7 +392,7 @@ def derive_villages(parcels: pd.DataFrame, names: pd.Series | None, name_field: 
 
 def finish(frame: pd.DataFrame, columns: dict[str, pd.Series], *, crs: str | None, label: str,
            problems: ProblemList, fmt: str, encoding: str | None, names: pd.Series | None,
-           name_field: str | None, source: Path) -> LandData:
+           name_field: str | None) -> LandData:
     """Assemble :class:`LandData` from the canonical columns; raise :class:`StudyError` on errors."""
     parcels = pd.DataFrame(columns, index=frame.index)
     if isinstance(frame, gpd.GeoDataFrame):

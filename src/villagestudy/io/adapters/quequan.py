@@ -116,4 +116,4 @@ def read_quequan(path: str | Path, *, layer: str | None = None, crs: str | None 
     columns = {"parcel_id": dkbm, "village_id": owner.str[:VILLAGE_DIGITS], "land_use": uses,
                "household_id": household, "owner_id": owner, "area": area}
     return finish(frame, columns, crs=crs, label=label, problems=problems, fmt=FORMAT, encoding=encoding,
-                  names=frame[name_field] if name_field else None, name_field=name_field, source=path)
+                  names=frame[name_field] if name_field else None, name_field=name_field)

@@ -107,7 +107,7 @@ def read_sandiao(path: str | Path, *, layer: str | None = None, crs: str | None 
     name_field = pick_field(frame, ("ZLDWMC",))
     names = frame[name_field] if name_field else None
     return finish(frame, columns, crs=crs, label=label, problems=problems, fmt=FORMAT, encoding=encoding,
-                  names=names, name_field=name_field, source=path)
+                  names=names, name_field=name_field)
 
 
 def _parcel_ids(frame: pd.DataFrame, village: pd.Series, label: str, problems: ProblemList) -> pd.Series:
