@@ -328,3 +328,20 @@ def test_file_geodatabase_layer(tmp_path, capsys):
     assert parcels["area_mu"].round(6).tolist() == [round(900 / (10000 / 15), 6), round(1200 / (10000 / 15), 6)]
     # dropped into a study folder, the geodatabase's DLTB layer is found by its fields
     assert [(p.name, lyr, fmt) for p, lyr, fmt in find_land_layers(tmp_path)] == [("county.gdb", "DLTB", "sandiao")]
+
+
+# ---------------------------------------------------------------- invariants
+from hypothesis import given, strategies as st  # noqa: E402
+
+
+@given(st.floats(min_value=73.5, max_value=136.49, allow_nan=False))
+def test_the_chosen_zone_is_within_half_a_zone_of_the_data(lon):
+    epsg = gauss_kruger_epsg(lon)
+    cm = 75 + 3 * (epsg - 4534)
+    assert 4534 <= epsg <= 4554 and abs(lon - cm) <= 1.5 + 1e-9
+
+
+@given(st.sampled_from(sorted(EXPECTED_USE)), st.sampled_from(["", "K", "A", "H1"]))
+def test_working_class_suffixes_follow_their_class(code, suffix):
+    m = landuse_map()
+    assert classify(code[:4] + suffix, m) == classify(code[:4], m)

@@ -59,6 +59,15 @@ def find_land_layers(folder: str | Path) -> list[tuple[Path, str | None, str]]:
 
     Looks at shapefiles, GeoPackages other than the study's own and file
     geodatabases (``*.gdb``) directly in ``folder``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, geopandas as gpd, shapely
+    >>> tmp = pathlib.Path(tempfile.mkdtemp())
+    >>> gpd.GeoDataFrame({"DLBM": ["0101"], "ZLDWDM": ["4401000010010000000"]},
+    ...                  geometry=[shapely.box(0, 0, 1, 1)], crs=4547).to_file(tmp / "DLTB.shp")
+    >>> [(p.name, layer, fmt) for p, layer, fmt in find_land_layers(tmp)]
+    [('DLTB.shp', None, 'sandiao')]
     """
     import pyogrio
 
@@ -184,7 +193,16 @@ def _study_toml(land: LandData, name: str) -> str:
 
 
 def land_summary(land: LandData) -> pd.DataFrame:
-    """Parcels and area (mu) by land use: what an import is checked against."""
+    """Parcels and area (mu) by land use: what an import is checked against.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> land = LandData(pd.DataFrame({"land_use": ["arable", "arable", "forest"], "area": [1.0, 2.0, 4.0]}),
+    ...                 pd.DataFrame(), pd.DataFrame(), None, "x", "quequan")
+    >>> land_summary(land).to_dict("index")
+    {'arable': {'parcels': 2, 'area_mu': 3.0}, 'forest': {'parcels': 1, 'area_mu': 4.0}}
+    """
     p = land.parcels
     area = p["area"].fillna(p.geometry.area / M2_PER_MU) if "geometry" in p else p["area"]
     return p.assign(area=area).groupby("land_use")["area"].agg(parcels="size", area_mu="sum")

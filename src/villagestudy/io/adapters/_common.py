@@ -7,6 +7,7 @@ areas in metres.
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -326,7 +327,7 @@ def gauss_kruger_epsg(longitude: float) -> int:
     >>> gauss_kruger_epsg(113.9), gauss_kruger_epsg(120.2), gauss_kruger_epsg(75.0)
     (4547, 4549, 4534)
     """
-    cm = 3 * round(longitude / 3)
+    cm = 3 * math.floor(longitude / 3 + 0.5)  # halves go east (round() would send 73.5E to 72E)
     if not GK3_FIRST_CM <= cm <= GK3_LAST_CM:
         raise ValueError(f"longitude {longitude:.2f} lies outside China's Gauss-Krüger zones (CM 75E to 135E)")
     return GK3_FIRST_EPSG + (cm - GK3_FIRST_CM) // 3
