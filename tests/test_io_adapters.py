@@ -345,3 +345,28 @@ def test_the_chosen_zone_is_within_half_a_zone_of_the_data(lon):
 def test_working_class_suffixes_follow_their_class(code, suffix):
     m = landuse_map()
     assert classify(code[:4] + suffix, m) == classify(code[:4], m)
+
+
+def test_quequan_parcel_layer_joined_with_its_contract_table(quequan, tmp_path, capsys):
+    """NY/T 2539 keeps households in the contracted-parcel table CBDKXX, linked by DKBM."""
+    folder, canonical = quequan
+    full = gpd.read_file(folder / "CBDK.gpkg", layer="DK")
+    split = tmp_path / "split"
+    split.mkdir()
+    full[["DKBM", "SCMJM", "geometry"]].to_file(split / "DK.shp")
+    contracts = pd.concat([full[["DKBM", "CBFBM", "FBFBM", "HTMJM"]],
+                           pd.DataFrame({"DKBM": ["4401000019990100001"], "CBFBM": ["440100001999010001"],
+                                         "FBFBM": ["44010000199901"], "HTMJM": [1.0]})])  # a parcel not in DK
+    gpd.GeoDataFrame(contracts).to_file(split / "CBDKXX.dbf", driver="ESRI Shapefile")
+    out = tmp_path / "out"
+    assert main(["import-land", "--format", "quequan", "--contracts", str(split / "CBDKXX.dbf"),
+                 str(split / "DK.shp"), str(out)]) == 0
+    assert "1 contract row(s) name parcels that are not in DK.shp" in capsys.readouterr().out
+    _same_indicators(out, canonical)
+    _same_indicators(split, canonical)  # dropped into a folder, CBDKXX.dbf beside DK.shp is joined too
+    # a parcel in two contract rows is an error naming it
+    pd.concat([contracts, contracts.head(1)]).pipe(gpd.GeoDataFrame).to_file(split / "CBDKXX.dbf",
+                                                                           driver="ESRI Shapefile")
+    assert main(["import-land", "--format", "quequan", "--contracts", str(split / "CBDKXX.dbf"),
+                 str(split / "DK.shp"), str(tmp_path / "out2")]) == 2
+    assert "one parcel in several contract rows" in capsys.readouterr().err

@@ -27,8 +27,15 @@ def cmd_import_land(args) -> int:
 
     if not args.src.exists():
         raise UsageError(f"no such file or folder: '{args.src}'")
+    options = {}
+    if args.contracts is not None:
+        if args.format != "quequan":
+            raise UsageError("--contracts belongs to --format quequan (the 确权 contracted-parcel table)")
+        if not args.contracts.exists():
+            raise UsageError(f"no such file: '{args.contracts}'")
+        options["contracts"] = args.contracts
     land = read_land(args.src, args.format, layer=args.layer, crs=args.crs, source_crs=args.source_crs,
-                     landuse=_landuse_file(args.landuse_map))
+                     landuse=_landuse_file(args.landuse_map), **options)
     out = write_land_study(land, args.study, name=args.name)
     summary = land_summary(land)
     print(f"Wrote a study to {terminal_safe(str(out))}: {len(land.towns)} town(s), {len(land.villages)} village(s), "
@@ -59,5 +66,8 @@ def add_commands(sub) -> None:
     s.add_argument("--source-crs", help="CRS of a layer that has none (no .prj), e.g. EPSG:4490")
     s.add_argument("--landuse-map", type=Path, metavar="TOML",
                    help="a TOML file of code = \"land use\" entries over the bundled DLBM table")
+    s.add_argument("--contracts", type=Path, metavar="CBDKXX.dbf",
+                   help="quequan: the contracted-parcel table (承包地块信息) joined by DKBM, for a parcel layer "
+                        "(DK) without CBFBM/FBFBM")
     s.add_argument("--name", help="study name (default: the folder name)")
     s.set_defaults(func=cmd_import_land)

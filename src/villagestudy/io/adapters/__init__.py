@@ -23,7 +23,7 @@ from ...settings import M2_PER_MU
 from ..readers import ROW, RawTable
 from ._common import (LANDUSE_SETTING, LandData, classify, default_landuse_table, gauss_kruger_epsg, landuse_map,
                       landuse_sources, layer_label)
-from .quequan import is_quequan, read_quequan
+from .quequan import find_contracts, is_quequan, read_quequan
 from .sandiao import is_sandiao, read_sandiao
 
 __all__ = ["FORMATS", "LandData", "read_land", "read_sandiao", "read_quequan", "write_land_study",
@@ -110,8 +110,10 @@ def adapter_tables(folder: Path, settings, problems: ProblemList) -> dict[str, R
                        expected="one 三调 or 确权 layer per study folder (or combine them with villagestudy import-land)")
         return {}
     path, layer, fmt = found[0]
+    options = {"contracts": find_contracts(path)} if fmt == "quequan" and path.suffix.lower() == ".shp" else {}
     try:
-        land = read_land(path, fmt, layer=layer, crs=settings.crs, landuse=settings.extra.get(LANDUSE_SETTING))
+        land = read_land(path, fmt, layer=layer, crs=settings.crs, landuse=settings.extra.get(LANDUSE_SETTING),
+                         **options)
     except StudyError as e:
         problems.extend(e.problems + e.warnings)
         return {}

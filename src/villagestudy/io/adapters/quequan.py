@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ...errors import ProblemList, StudyError
@@ -24,6 +25,44 @@ AREA_FIELDS = (("SCMJM", "mu"), ("SCMJ", "m2"), ("HTMJM", "mu"))
 LANDUSE_FIELDS = ("DLBM", "TDLYLX")  # GB/T 21010 code of the parcel, when the export carries one
 NAME_FIELDS = ("ZLDWMC", "CMC", "XZCMC")  # a village name, when the export carries one
 VILLAGE_DIGITS, OWNER_DIGITS, HOUSEHOLD_DIGITS, PARCEL_DIGITS = 12, 14, 18, 19
+CONTRACT_TABLE = "CBDKXX"  # 承包地块信息: the parcel-household link of NY/T 2539
+
+
+def _join_contracts(frame: pd.DataFrame, dkbm: pd.Series, path: Path, label: str,
+                    problems: ProblemList) -> pd.DataFrame:
+    """Fields of the contracted-parcel table (CBDKXX) the layer lacks, joined by DKBM."""
+    table, _ = read_layer(path, None, problems)
+    if table is None or not require_fields(table, REQUIRED, path.name, problems):
+        return frame
+    keys = code_text(table, "DKBM", width=PARCEL_DIGITS, label=path.name, problems=problems)
+    dup = keys.duplicated(keep=False) & keys.notna()
+    for code in pd.unique(keys[dup])[:20]:
+        rows = [int(i) + 1 for i in np.flatnonzero((keys == code).to_numpy())]
+        problems.error(path.name, f"one parcel in several contract rows ({', '.join(map(str, rows[:10]))})",
+                       row=rows[1], column="DKBM", value=code, expected="one row per DKBM")
+    if dup.any():
+        return frame
+    table = table.set_axis(keys.to_numpy())
+    added = [c for c in ("CBFBM", "FBFBM", "HTMJM", "DLBM", "TDLYLX") if c in table.columns and c not in frame.columns]
+    frame = frame.copy()
+    for c in added:
+        frame[c] = dkbm.map(table[c]).to_numpy()
+    lacking = int((~dkbm.isin(keys)).sum())
+    if lacking:
+        problems.warning(label, f"{lacking} parcel(s) have no row in {path.name} (no contract): no household",
+                         column="DKBM")
+    unused = int((~keys.isin(dkbm)).sum())
+    if unused:
+        problems.warning(path.name, f"{unused} contract row(s) name parcels that are not in {label}; not used",
+                         column="DKBM")
+    problems.warning(label, f"{', '.join(added) or 'no field'} joined from {path.name} by DKBM")
+    return frame
+
+
+def find_contracts(layer_path: Path) -> Path | None:
+    """The contracted-parcel table (``CBDKXX.dbf``) beside a parcel layer, if there is one."""
+    return next((p for p in sorted(layer_path.parent.glob("*")) if p.stem.upper() == CONTRACT_TABLE
+                 and p.suffix.lower() == ".dbf"), None)
 
 
 def is_quequan(fields: set[str]) -> bool:
@@ -38,7 +77,8 @@ def is_quequan(fields: set[str]) -> bool:
 
 
 def read_quequan(path: str | Path, *, layer: str | None = None, crs: str | None = None,
-                 source_crs: str | None = None, landuse: dict | None = None) -> LandData:
+                 source_crs: str | None = None, landuse: dict | None = None,
+                 contracts: str | Path | None = None) -> LandData:
     """Read a 确权 contracted-land parcel layer into the canonical parcels, villages and towns.
 
     Parameters
@@ -49,6 +89,10 @@ def read_quequan(path: str | Path, *, layer: str | None = None, crs: str | None 
         The layer in a GeoPackage or geodatabase (e.g. ``"DK"``).
     crs, source_crs, landuse
         As in :func:`villagestudy.io.adapters.read_sandiao`.
+    contracts : str or Path, optional
+        The contracted-parcel table of the standard (承包地块信息, ``CBDKXX.dbf``), joined
+        to the parcels by ``DKBM``: its ``CBFBM``, ``FBFBM`` and ``HTMJM`` complete a
+        parcel layer (``DK``) that lacks them.
 
     Returns
     -------
@@ -82,6 +126,8 @@ def read_quequan(path: str | Path, *, layer: str | None = None, crs: str | None 
     if source_crs and getattr(frame, "crs", None) is None and hasattr(frame, "set_crs"):
         frame = frame.set_crs(source_crs)
     dkbm = code_text(frame, "DKBM", width=PARCEL_DIGITS, label=label, problems=problems)
+    if contracts is not None:
+        frame = _join_contracts(frame, dkbm, Path(contracts), label, problems)
     if "FBFBM" in frame.columns:
         fbf = code_text(frame, "FBFBM", width=OWNER_DIGITS, label=label, problems=problems)
         ok = check_codes(fbf, min_digits=OWNER_DIGITS, column="FBFBM", label=label, what="发包方编码 (FBFBM)",
