@@ -14,6 +14,7 @@ from pathlib import Path
 GENERATED = "_generated"
 #: pages of docs/ that the main toctree lists itself; every other docs/*.md is a guide
 MAIN_PAGES = {"getting-started", "study-format", "land-data"}
+_USAGE_WIDTH = 78  # the page's code block, not the terminal that builds the docs
 _RST_SPECIAL = re.compile(r"([\\*`|_])")
 
 
@@ -50,9 +51,9 @@ def indicators_page() -> str:
         lines += [title, "-" * (len(title) * 2), ""]
         for i in ids:
             ind = catalog.get(i)
-            head = f"``{ind.id}``: {esc(ind.name_en)} {esc(ind.name_zh)}"
-            lines += [".. rubric:: " + head, ""]
-            rows = [["unit", f"{esc(ind.unit_en)} / {esc(ind.unit_zh)}"],
+            head = f"{esc(ind.name_en)} {esc(ind.name_zh)}"
+            lines += [head, "~" * (len(head) * 2), ""]
+            rows = [["id", f"``{ind.id}``"], ["unit", f"{esc(ind.unit_en)} / {esc(ind.unit_zh)}"],
                     ["formula", esc(ind.formula)], ["公式", esc(ind.formula_zh)],
                     ["direction", direction.get(ind.direction, str(ind.direction))],
                     ["in the default index", "yes" if ind.in_index else "no"]]
@@ -99,7 +100,9 @@ def cli_page() -> str:
     for name, p in sub.choices.items():
         title = f"villagestudy {name}"
         lines += [title, "-" * len(title), "", esc(helps.get(name) or ""), "", ".. code-block:: text", ""]
-        lines += ["   " + line for line in p.format_usage().strip().splitlines()] + [""]
+        usage = p._get_formatter().__class__(p.prog, width=_USAGE_WIDTH)
+        usage.add_usage(p.usage, p._actions, p._mutually_exclusive_groups)
+        lines += ["   " + line for line in usage.format_help().strip().splitlines()] + [""]
         if p.description:
             lines += [esc(p.description), ""]
         rows = _action_rows(p)
@@ -137,10 +140,13 @@ def _write(path: Path, text: str) -> None:
 
 def generate(app) -> None:
     out = Path(app.srcdir) / GENERATED
-    _write(out / "indicators.rst", indicators_page())
-    _write(out / "cli.rst", cli_page())
-    _write(out / "landuse.rst", landuse_page())
-    _write(out / "guides.inc", guides_page(Path(app.srcdir)))
+    pages = {"indicators.rst": indicators_page(), "cli.rst": cli_page(), "landuse.rst": landuse_page(),
+             "guides.inc": guides_page(Path(app.srcdir))}
+    for name, text in pages.items():
+        _write(out / name, text)
+    for stale in out.glob("*.rst"):  # a page this extension no longer writes (the api/ folder is autosummary's)
+        if stale.name not in pages:
+            stale.unlink()
 
 
 _BARS = re.compile(r"(?<![`\\])\|(\w+)\|")
