@@ -370,3 +370,14 @@ def test_quequan_parcel_layer_joined_with_its_contract_table(quequan, tmp_path, 
     assert main(["import-land", "--format", "quequan", "--contracts", str(split / "CBDKXX.dbf"),
                  str(split / "DK.shp"), str(tmp_path / "out2")]) == 2
     assert "one parcel in several contract rows" in capsys.readouterr().err
+
+
+def test_many_bad_rows_are_listed_then_counted(tmp_path):
+    f = tmp_path / "DLTB.gpkg"
+    n = 25
+    gpd.GeoDataFrame({"DLBM": ["0101"] * n, "ZLDWDM": ["123"] * n, "TBMJ": [1.0] * n},
+                     geometry=[shapely.box(X0 + i, Y0, X0 + i + 1, Y0 + 1) for i in range(n)], crs=4547).to_file(f)
+    with pytest.raises(vs.StudyError) as e:
+        read_sandiao(f)
+    bad = [p for p in e.value.problems if p.column == "ZLDWDM"]
+    assert len(bad) == 21 and "... and 5 more rows" in bad[-1].message

@@ -199,6 +199,17 @@ def _all_ascii(frame: pd.DataFrame) -> bool:
 
 
 # ---------------------------------------------------------------- fields and codes
+def row_errors(problems: ProblemList, label: str, mask: pd.Series, *, column: str, message: str,
+               values: pd.Series | None, expected: str) -> None:
+    """One error per row of ``mask`` (feature numbers from 1), the first 20 listed and the rest counted."""
+    rows = np.flatnonzero(mask.to_numpy(dtype=bool))
+    for i in rows[:_MAX_LISTED]:
+        problems.error(label, message, row=int(i) + 1, column=column,
+                       value=None if values is None else values.iloc[i], expected=expected)
+    if len(rows) > _MAX_LISTED:
+        problems.error(label, f"... and {len(rows) - _MAX_LISTED} more rows: {message}", column=column)
+
+
 def pick_field(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     """The first of ``names`` present in ``frame`` (field names are upper case)."""
     return next((n for n in names if n in frame.columns), None)
@@ -221,11 +232,8 @@ def check_codes(codes: pd.Series, *, min_digits: int, column: str, label: str, w
     """Mark codes that are not at least ``min_digits`` digits; errors name row and value."""
     ok = codes.map(lambda v: isinstance(v, str) and v.isdigit() and len(v) >= min_digits).astype(bool)
     bad = ~ok & (codes.notna() if not required else True)
-    for i in np.flatnonzero(bad.to_numpy())[:_MAX_LISTED]:
-        problems.error(label, f"not a {what}", row=int(i) + 1, column=column, value=codes.iloc[i],
-                       expected=f"a code of at least {min_digits} digits")
-    if int(bad.sum()) > _MAX_LISTED:
-        problems.error(label, f"... and {int(bad.sum()) - _MAX_LISTED} more rows with a bad {column}", column=column)
+    row_errors(problems, label, bad, column=column, message=f"not a {what}", values=codes,
+               expected=f"a code of at least {min_digits} digits")
     return ok
 
 
@@ -237,14 +245,10 @@ def area_mu(frame: pd.DataFrame, fields: tuple[tuple[str, str], ...], label: str
     for name, unit in fields:
         if name in frame.columns:
             values = pd.to_numeric(frame[name], errors="coerce")
-            bad = values.isna() & frame[name].notna()
-            for i in np.flatnonzero(bad.to_numpy())[:_MAX_LISTED]:
-                problems.error(label, "not a number", row=int(i) + 1, column=name, value=frame[name].iloc[i],
-                               expected=f"an area in {unit}")
-            neg = values < 0
-            for i in np.flatnonzero(neg.to_numpy())[:_MAX_LISTED]:
-                problems.error(label, "negative area", row=int(i) + 1, column=name, value=values.iloc[i],
-                               expected="an area of zero or more")
+            row_errors(problems, label, values.isna() & frame[name].notna(), column=name, message="not a number",
+                       values=frame[name], expected=f"an area in {unit}")
+            row_errors(problems, label, values < 0, column=name, message="negative area", values=values,
+                       expected="an area of zero or more")
             return values * AREA_UNITS[unit], name
     return pd.Series(np.nan, index=frame.index), None
 
@@ -313,8 +317,10 @@ def map_land_use(codes: pd.Series, mapping: dict[str, str], *, column: str, labe
         problems.error(label, f"unknown land-use code in {len(rows)} row(s)", row=int(rows[0]) + 1, column=column,
                        value=c, expected=f"a GB/T 21010 code (see {LANDUSE_FILE}) or an entry "
                        f"in study.toml [{LANDUSE_SETTING}] such as \"{c}\" = \"other\"")
-    for i in np.flatnonzero(codes.isna().to_numpy())[:_MAX_LISTED]:
-        problems.error(label, "empty land-use code", row=int(i) + 1, column=column, expected="a GB/T 21010 code")
+    row_errors(problems, label, codes.isna(), column=column, message="empty land-use code", values=None,
+               expected="a GB/T 21010 code")
+    if len(unknown) > _MAX_LISTED:
+        problems.error(label, f"... and {len(unknown) - _MAX_LISTED} more unknown land-use codes", column=column)
     return uses
 
 
@@ -420,6 +426,6 @@ def require_fields(frame: pd.DataFrame, groups: dict[str, tuple[str, ...]], labe
             ok = False
             problems.error(label, f"required field is missing: {meaning}", column=names[0],
                            expected="a field named " + " or ".join(names)
-                           + f" (fields found: {', '.join(c for c in frame.columns if c != 'GEOMETRY')[:300]})")
+                           + f" (fields found: {', '.join(c for c in frame.columns if c.upper() != 'GEOMETRY')[:300]})")
     return ok
 

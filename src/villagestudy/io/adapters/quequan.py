@@ -40,6 +40,9 @@ def _join_contracts(frame: pd.DataFrame, dkbm: pd.Series, path: Path, label: str
         rows = [int(i) + 1 for i in np.flatnonzero((keys == code).to_numpy())]
         problems.error(path.name, f"one parcel in several contract rows ({', '.join(map(str, rows[:10]))})",
                        row=rows[1], column="DKBM", value=code, expected="one row per DKBM")
+    if keys[dup].nunique() > 20:
+        problems.error(path.name, f"... and {keys[dup].nunique() - 20} more parcels in several contract rows",
+                       column="DKBM")
     if dup.any():
         return frame
     table = table.set_axis(keys.to_numpy())
