@@ -1,6 +1,7 @@
 """Read a Third National Land Survey (第三次全国国土调查, 三调) land-use layer (地类图斑, ``DLTB``).
 
-Field names follow the 三调 database standard (地类图斑属性结构, table ``DLTB``):
+Field names follow the land survey database standard (国土调查数据库标准, TD/T 1057; 地类图斑属性结构,
+table ``DLTB``):
 ``BSM`` 标识码, ``TBBH`` 图斑编号, ``DLBM``/``DLMC`` 地类编码/名称, ``QSXZ`` 权属性质,
 ``QSDWDM``/``QSDWMC`` 权属单位代码/名称, ``ZLDWDM``/``ZLDWMC`` 坐落单位代码/名称 (19 digits:
 the 12-digit village code, then the villager group), ``TBMJ`` 图斑面积 and ``TBDLMJ``
