@@ -350,8 +350,9 @@ def to_projected(frame: gpd.GeoDataFrame, crs: str | None, label: str,
         return frame, crs
     if crs:
         return (frame if frame.crs.equals(crs) else frame.to_crs(crs)), crs
-    if not frame.crs.is_geographic:
-        return frame, frame.crs.to_string()
+    if not frame.crs.is_geographic:  # a .prj written as WKT names its EPSG code when pyproj can match it
+        epsg = frame.crs.to_epsg(min_confidence=70)
+        return frame, f"EPSG:{epsg}" if epsg else frame.crs.to_string()
     bounds = frame.geometry.bounds
     lon = float(((bounds["minx"] + bounds["maxx"]) / 2).mean())
     try:
