@@ -21,6 +21,7 @@ from ..errors import ProblemList
 from ..schema import TABLES
 from ..settings import M2_PER_MU, SETTING_ALIASES, Settings
 from ..study import TABLE_NAMES, Study
+from .adapters import ADAPTER_SETTINGS, adapter_tables
 from .readers import ROW, RawTable, read_geo_table, read_text_table, read_xlsx_table
 from .validate import canonical_table, check_geometry, check_references, repair_stripped_zeros
 
@@ -74,7 +75,9 @@ def read_settings(folder: Path, problems: ProblemList) -> Settings:
     changes, extra = {"name": folder.name}, {}
     for key, value in flat.items():
         canon = SETTING_ALIASES.get(key, key)
-        if canon in known:
+        if key in ADAPTER_SETTINGS:  # read by io/adapters when a land layer is loaded
+            extra[key] = value
+        elif canon in known:
             changes[canon] = value
         else:
             extra[key] = value
@@ -266,11 +269,12 @@ def load_study(path: str | Path, **overrides) -> Study:
     files: dict[str, str] = {}
     found: dict[str, Path] = {}
     partitioned_reader = None
+    adapted = adapter_tables(folder, settings, problems)  # a 三调/确权 layer dropped into the folder
     for name in TABLE_NAMES:
         if (hit := _find_partitioned(folder, name, problems)) is not None:
             partitioned_reader, found[name] = hit  # a folder of partitions: checked below, read lazily
             continue
-        raw = _read_raw(folder, name, problems)
+        raw = adapted[name] if name in adapted else _read_raw(folder, name, problems)
         if raw is None:
             if TABLES[name].required_file and find_table_file(folder, name) is None:
                 options = " or ".join(n for n, _ in FILE_CANDIDATES[name])
