@@ -22,7 +22,8 @@ def _landuse_file(path: Path | None) -> dict | None:
 
 
 def cmd_import_land(args) -> int:
-    from ..io.adapters import land_summary, read_land, write_land_study
+    from ..io.adapters import land_summary, read_land
+    from ..io.land_study import write_land_study
     from ..safe_text import terminal_safe
 
     if not args.src.exists():

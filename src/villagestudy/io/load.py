@@ -269,7 +269,7 @@ def load_study(path: str | Path, **overrides) -> Study:
     files: dict[str, str] = {}
     found: dict[str, Path] = {}
     partitioned_reader = None
-    adapted = adapter_tables(folder, settings, problems)  # a 三调/确权 layer dropped into the folder
+    adapted = adapter_tables(folder, settings, problems, find_table_file)  # a 三调/确权 layer dropped into the folder
     for name in TABLE_NAMES:
         if (hit := _find_partitioned(folder, name, problems)) is not None:
             partitioned_reader, found[name] = hit  # a folder of partitions: checked below, read lazily

@@ -1,17 +1,13 @@
 """Adapters for the land data Chinese offices hold: 三调 land-use polygons and 确权 contracted parcels.
 
 :func:`read_land` turns a layer into the canonical parcels, villages and towns
-(:class:`LandData`); :func:`write_land_study` writes them as a study folder (what
+(:class:`LandData`); :func:`villagestudy.io.land_study.write_land_study` writes them as a study folder (what
 ``villagestudy import-land`` does); :func:`adapter_tables` lets ``load_study`` read
 such a layer dropped into a study folder. The land-use mapping is data
 (``villagestudy/data/landuse_dlbm.toml``), overridden by a study's ``[landuse_map]``.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -88,15 +84,15 @@ def find_land_layers(folder: str | Path) -> list[tuple[Path, str | None, str]]:
     return found
 
 
-def adapter_tables(folder: Path, settings, problems: ProblemList) -> dict[str, RawTable]:
+def adapter_tables(folder: Path, settings, problems: ProblemList,
+                   find_table_file: Callable[[Path, str], tuple | None]) -> dict[str, RawTable]:
     """Raw parcels (and villages and towns where the folder has none) from a land layer in ``folder``.
 
     ``load_study`` calls this once; the tables then go through the same checks as
     any study file. A folder that has its own parcels file keeps it, and is told
-    that the land layer was ignored.
+    that the land layer was ignored. ``find_table_file(folder, table)`` is the
+    loader's own file lookup (passed in, so that this package does not import the loader).
     """
-    from ..load import find_table_file
-
     found = find_land_layers(folder)
     if not found:
         return {}
@@ -129,69 +125,6 @@ def adapter_tables(folder: Path, settings, problems: ProblemList) -> dict[str, R
             frame[ROW] = range(1, len(frame) + 1)
             out[name] = RawTable(frame, f"{name} derived from {label}")
     return out
-
-
-def write_land_study(land: LandData, out: str | Path, *, name: str | None = None) -> Path:
-    """Write ``land`` as a study folder (parcels.gpkg, villages.csv, towns.csv, study.toml).
-
-    The folder is written beside ``out`` under a temporary name, loaded and
-    validated, and only then moved into place; ``out`` must not exist or be empty.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, geopandas as gpd, shapely
-    >>> tmp = pathlib.Path(tempfile.mkdtemp())
-    >>> gpd.GeoDataFrame({"DKBM": ["4401000010010100001"], "CBFBM": ["440100001001010001"],
-    ...                   "FBFBM": ["44010000100101"], "SCMJM": [1.5]},
-    ...                  geometry=[shapely.box(500000, 2500000, 500030, 2500030)], crs=4547).to_file(tmp / "DK.gpkg")
-    >>> path = write_land_study(read_quequan(tmp / "DK.gpkg"), tmp / "study")
-    >>> sorted(p.name for p in path.iterdir())
-    ['parcels.gpkg', 'study.toml', 'towns.csv', 'villages.csv']
-    """
-    from ..._atomic import write_table
-    from ...safe_text import neutralise_frame
-    from ..load import load_study
-
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UsageError(f"'{out}' already exists and is not an empty folder; choose a new study folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        parcels = land.parcels
-        if "geometry" in parcels:
-            parcels.to_file(tmp / "parcels.gpkg", layer="parcels", driver="GPKG")
-        else:
-            write_table(neutralise_frame(parcels), tmp / "parcels.csv", index=False)
-        write_table(neutralise_frame(land.villages), tmp / "villages.csv", index=False)
-        write_table(neutralise_frame(land.towns), tmp / "towns.csv", index=False)
-        (tmp / "study.toml").write_text(_study_toml(land, name or out.name), encoding="utf-8")
-        load_study(tmp)  # every check of the loader before anything is moved into place
-        os.chmod(tmp, 0o777 & ~_umask())
-        if out.exists():
-            out.rmdir()
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
-    return out
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _study_toml(land: LandData, name: str) -> str:
-    lines = [f"# Imported by villagestudy import-land on {_dt.date.today().isoformat()}",
-             f"# from {land.source} ({land.format}); text encoding: {land.encoding or 'UTF-8 (the format)'}",
-             "# What the import assumed:"]
-    lines += [f"#   - {note}".replace("\n", " ") for note in land.notes]
-    lines += [f"name = {json.dumps(name, ensure_ascii=False)}", 'area_unit = "mu"']
-    if land.crs:
-        lines.append(f"crs = {json.dumps(land.crs)}")
-    return "\n".join(lines) + "\n"
 
 
 def land_summary(land: LandData) -> pd.DataFrame:
