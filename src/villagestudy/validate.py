@@ -216,6 +216,10 @@ def canonical_table(raw: RawTable, table: Table, settings: Settings, problems: P
     for c in ("year", "built_year"):
         if c in frame.columns and not frame[c].isna().any():
             frame[c] = frame[c].astype("int64")
+    if table.name == "villages":  # optional counts present as empty, as Study.from_frames makes them
+        for col in table.columns:
+            if col.kind == "count" and col.nullable and col.name not in frame.columns:
+                frame[col.name] = np.nan
     return frame
 
 

@@ -187,7 +187,7 @@ def read_xlsx_sheet(path: Path, problems: ProblemList) -> Sheet | None:
 
         def parse_cell(self, element):
             cell = super().parse_cell(element)
-            if element.find(FORMULA_TAG) is not None and element.find(VALUE_TAG) is None:
+            if element.find(FORMULA_TAG) is not None and _no_cached_value(element, VALUE_TAG):
                 self.uncached.append(f"{get_column_letter(cell['column'])}{cell['row']}")
             return cell
 
@@ -239,6 +239,12 @@ def read_xlsx_sheet(path: Path, problems: ProblemList) -> Sheet | None:
                 if grid[i][j] is None:
                     grid[i][j] = value
     return Sheet(grid, rows, cols, uncached)
+
+
+def _no_cached_value(element, value_tag: str) -> bool:
+    # <v/> (or no <v>) under a formula: never calculated; an empty text result has t="str"
+    v = element.find(value_tag)
+    return v is None or (not (v.text or "").strip() and element.get("t", "n") not in ("str", "s", "inlineStr"))
 
 
 def read_xls_sheet(path: Path, problems: ProblemList) -> Sheet | None:
