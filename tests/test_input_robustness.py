@@ -331,9 +331,19 @@ def _towns_xlsx(folder, far: str) -> None:
     ws.append(["440100002", "西街道"])
     if far == "cell":
         ws["XFD1048576"] = "x"
-    else:
-        ws.merge_cells("D1:XFD1048576")
     wb.save(folder / "towns.xlsx")
+    if far == "merged":  # written into the XML: openpyxl itself would build every cell of the range
+        _patch_sheet(folder / "towns.xlsx", lambda xml: xml.replace(
+            b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="D1:XFD1048576"/></mergeCells>'))
+
+
+def _patch_sheet(path, fn) -> None:
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i.filename) for i in z.infolist()}
+    members["xl/worksheets/sheet1.xml"] = fn(members["xl/worksheets/sheet1.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
 
 
 @pytest.mark.parametrize("far", ["cell", "merged"])
@@ -397,3 +407,14 @@ def test_reports_without_population_columns(tiny_study_dir, tmp_path):
     result = run_reports(tiny_study_dir, out=tmp_path / "reports", jobs=1, progress=False)
     assert [r.status for r in result.results] == ["ok", "ok"], [r.error for r in result.results]
     assert (tmp_path / "reports" / "index.html").is_file()
+
+
+def test_key_figures_never_overflow():
+    """A study built in code skips validation: an infinite population gives no figure, not a crash."""
+    from villagestudy.reports.index_page import key_figures
+
+    v = pd.DataFrame({"village_id": ["v1", "v2"], "village_name": ["甲村", "乙村"], "town_id": ["t1", "t1"],
+                      "resident_pop": [float("inf"), 100.0]})
+    assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] is None
+    v["resident_pop"] = [1200.0, 100.0]
+    assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] == 1300
