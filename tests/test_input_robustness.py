@@ -68,12 +68,14 @@ def test_data_row_with_a_typo_stays_a_data_row(tiny_study_dir):
     assert p.value == "x" and "not a number" in p.message
 
 
-def test_a_row_above_the_header_that_is_data_is_an_error(tiny_study_dir):
+def test_a_row_above_the_header_that_looks_like_data_is_reported(tiny_study_dir):
     text = "044010000199,丁村,440100001\nvillage_id,village_name,town_id\n" + \
         "\n".join(",".join(r) for r in _villages(tiny_study_dir)[["village_id", "village_name", "town_id"]].values)
     (tiny_study_dir / "villages.csv").write_text(text, encoding="utf-8")
-    p = _one(_problems(tiny_study_dir), file="villages.csv", row=1)
+    study = vs.load_study(tiny_study_dir)
+    p = _one(study.notes, file="villages.csv", row=1)
     assert "above the header" in p.message and "丁村" in str(p.value)
+    assert study.quality.query("file == 'villages.csv' and row == 1")["action"].tolist() == ["dropped"]
 
 
 # 2. one encoding per file ---------------------------------------------------------------------
@@ -418,3 +420,7 @@ def test_key_figures_never_overflow():
     assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] is None
     v["resident_pop"] = [1200.0, 100.0]
     assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] == 1300
+
+
+def test_settings_replace_takes_one_land_use_as_a_list():
+    assert vs.Settings().replace(farmland_uses="garden").farmland_uses == ("garden",)

@@ -103,7 +103,8 @@ class Settings:
         if unknown:
             raise KeyError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         if "farmland_uses" in changes and changes["farmland_uses"] is not None:
-            changes["farmland_uses"] = tuple(changes["farmland_uses"])
+            uses = changes["farmland_uses"]
+            changes["farmland_uses"] = (uses,) if isinstance(uses, str) else tuple(uses)  # never letters
         return dataclasses.replace(self, **changes)
 
     def standards(self) -> dict[str, float | None]:

@@ -407,9 +407,10 @@ def read_grid_table(path: Path, grid: list[list[object]], expected: set[str], pr
         values = {t for t in map(_cell_text, row) if t}
         if len(values) > 1 and _is_data_row(row, names0, header, kinds) and \
                 sum(_cell_text(c) is not None for c, n in zip(row, names0) if n) >= 2:
-            problems.error(path.name, "a row above the header row looks like data and would be lost",
-                           row=numbers[r], value=" | ".join(sorted(values))[:80],
-                           expected="the header row first (title rows above it hold one title or a unit note)")
+            # a warning, not an error: report headers (填报单位, 日期) look like this too
+            problems.warning(path.name, "a row above the header row looks like data and was ignored",
+                             row=numbers[r], value=" | ".join(sorted(values))[:80],
+                             expected="the header row first (title rows above it hold one title or a unit note)")
     data_start = h + 1
     # a second header row (merged group headers above sub-headers), only if it cannot be data
     if data_start < len(grid):
