@@ -50,7 +50,8 @@ def test_validate_warns_where_the_data_disagrees(real_study):
     assert "18 of 491 parcel(s) have a registered area that differs from the drawn area by more than 10%" in out
     assert "91216000ZD0335 (3.00 m2" not in out  # areas are reported in mu
     assert "1 sliver parcel(s) smaller than 5 m2" in out
-    assert "1 pair(s) of parcels overlap by more than 0.1 m2" in out and "91216000AO0002/91216000ZE0012" in out
+    assert "1 pair(s) of parcels overlap by more than 0.1 m2" in out
+    assert "91216000AO0002/91216000ZE0012 (0.13 m2)" in out
 
 
 def test_metrics_on_real_parcels(real_study):

@@ -441,6 +441,12 @@ def check_parcel_layout(parcels, settings: Settings, file: str, problems: Proble
         i, j = tree.query(g, predicate="intersects")
         keep = i < j
         i, j = i[keep], j[keep]
+        if len(i):  # two boxes that overlap by no more than the tolerance cannot hold a larger overlap
+            bb = shapely.bounds(g)
+            w = np.minimum(bb[i, 2], bb[j, 2]) - np.maximum(bb[i, 0], bb[j, 0])
+            h = np.minimum(bb[i, 3], bb[j, 3]) - np.maximum(bb[i, 1], bb[j, 1])
+            keep = w * h > settings.overlap_tolerance_m2
+            i, j = i[keep], j[keep]
         if len(i):
             inner = ~shapely.touches(g[i], g[j])
             i, j = i[inner], j[inner]
@@ -451,8 +457,8 @@ def check_parcel_layout(parcels, settings: Settings, file: str, problems: Proble
             if len(i):
                 order = np.argsort(-inter)[:_WORST]
                 problems.warning(file, f"{len(i)} pair(s) of parcels overlap by more than "
-                                 f"{settings.overlap_tolerance_m2:g} m2 ({inter.sum():,.0f} m2 in all); largest: "
-                                 + ", ".join(f"{ids[i[k]]}/{ids[j[k]]} ({inter[k]:,.0f} m2)" for k in order)
+                                 f"{settings.overlap_tolerance_m2:g} m2 ({_m2(inter.sum())} m2 in all); largest: "
+                                 + ", ".join(f"{ids[i[k]]}/{ids[j[k]]} ({_m2(inter[k])} m2)" for k in order)
                                  + "; the overlapping area counts twice in land totals", column="geometry",
                                  expected="parcels that do not overlap (overlap_tolerance_m2 in study.toml)")
                 record("overlap", i)
@@ -504,6 +510,10 @@ def check_parcel_layout(parcels, settings: Settings, file: str, problems: Proble
         return pd.DataFrame({"check": pd.Series(dtype="str"), "town_id": pd.Series(dtype="str"),
                              "count": pd.Series(dtype="int64")})
     return pd.concat(found, ignore_index=True)[["check", "town_id", "count"]]
+
+
+def _m2(x: float) -> str:
+    return f"{x:,.2f}" if x < 10 else f"{x:,.0f}"
 
 
 _AREA_SOURCE_TEXT = {"register": "registered area (area_source = \"register\")",
