@@ -424,3 +424,39 @@ def test_key_figures_never_overflow():
 
 def test_settings_replace_takes_one_land_use_as_a_list():
     assert vs.Settings().replace(farmland_uses="garden").farmland_uses == ("garden",)
+
+
+# invariants -------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_WORDS = st.sampled_from(["village", "community", "村名", "村编码", "type", "town", "甲村", "社区", "=1+1", "合计村",
+                          "village_name", "年份", "金额", "x"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.tuples(_WORDS, _WORDS, st.sampled_from(["village", "community", "村", "社区"])),
+                     min_size=1, max_size=6))
+def test_no_data_row_is_ever_taken_for_a_header(tmp_path, rows):
+    """Whatever words the data holds, every data row of a villages table is read as data."""
+    from villagestudy.errors import ProblemList
+    from villagestudy.io.readers import read_text_table
+    from villagestudy.schema import TABLES
+
+    path = tmp_path / "villages.csv"
+    frame = pd.DataFrame([(f"id{i}-{a}", b, "T1", k) for i, (a, b, k) in enumerate(rows)],
+                         columns=["village_id", "village_name", "town_id", "kind"])
+    frame.to_csv(path, index=False)
+    problems = ProblemList()
+    raw = read_text_table(path, set(TABLES["villages"].names), problems, table=TABLES["villages"])
+    assert raw.frame["village_id"].tolist() == frame["village_id"].tolist()
+    assert raw.frame["_row"].tolist() == list(range(2, len(rows) + 2))
+
+
+@given(text=st.text(min_size=1, max_size=12))
+def test_csv_export_never_starts_a_cell_with_a_formula(text):
+    from villagestudy.safe_text import FORMULA_PREFIXES, neutralise_frame
+
+    out = neutralise_frame(pd.DataFrame({"name": [text]}))["name"].iloc[0]
+    assert out == ("'" + text if text.startswith(FORMULA_PREFIXES) else text)
+    assert not out.startswith(FORMULA_PREFIXES)
