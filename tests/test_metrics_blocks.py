@@ -202,7 +202,11 @@ def test_shape_index_by_hand():
     rect = shapely.box(X0 + 10, Y0, X0 + 11, Y0 + 4)        # A = 4, SHAPE = 0.25 * 10 / 2 = 1.25
     assert shape_index_am(frame([square])).loc["v1"] == pytest.approx(1.0)
     assert shape_index_am(frame([rect])).loc["v1"] == pytest.approx(1.25)
-    assert shape_index_am(frame([square, rect])).loc["v1"] == pytest.approx((16 * 1 + 4 * 1.25) / 20)
+    mu = 10000 / 15
+    assert shape_index_am(frame([square, rect], areas=[16 / mu, 4 / mu])).loc["v1"] == pytest.approx(
+        (16 * 1 + 4 * 1.25) / 20)
+    # the weights are the parcels' area_mu (registered or drawn, settings.area_source), like every land indicator
+    assert shape_index_am(frame([square, rect], areas=[1, 3])).loc["v1"] == pytest.approx((1 * 1 + 3 * 1.25) / 4)
     big = shapely.box(X0, Y0, X0 + 100, Y0 + 100)
     assert shape_index_am(frame([big])).loc["v1"] == pytest.approx(1.0)
 

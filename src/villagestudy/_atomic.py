@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import UsageError
+from .safe_text import neutralise_frame
 
 
 @contextmanager
@@ -41,7 +42,19 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
 
 
 def write_table(frame, target: str | Path, index: bool = True) -> Path:
-    """Write a DataFrame as CSV (UTF-8 with BOM, so Excel shows Chinese) or Parquet, by suffix."""
+    """Write a DataFrame as CSV (UTF-8 with BOM, so Excel shows Chinese), XLSX or Parquet, by suffix.
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) is
+    written as text: with a leading apostrophe in CSV, as a string cell in XLSX.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, pandas as pd
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = write_table(pd.DataFrame({"name": ["=1+1"]}), out, index=False)
+    >>> out.read_text(encoding="utf-8-sig").splitlines()
+    ['name', "'=1+1"]
+    """
     target = Path(target)
     suffix = target.suffix.lower()
     with atomic_path(target) as tmp:
@@ -50,9 +63,43 @@ def write_table(frame, target: str | Path, index: bool = True) -> Path:
             plain.attrs = {}  # notes and settings in attrs are not parquet metadata
             plain.to_parquet(tmp, index=index)
         elif suffix == ".xlsx":
-            frame.to_excel(tmp, index=index)
+            write_xlsx(frame, tmp, index=index)
         elif suffix in (".csv", ".txt", ""):
-            frame.to_csv(tmp, index=index, encoding="utf-8-sig")
+            neutralise_frame(frame).to_csv(tmp, index=index, encoding="utf-8-sig")
         else:
             raise UsageError(f"cannot write '{target.name}': use a .csv, .parquet or .xlsx file name")
     return target
+
+
+def write_xlsx(frame, path: str | Path, index: bool = True) -> None:
+    """Write ``frame`` to one sheet; every text cell is a string cell, never a formula.
+
+    openpyxl turns any string beginning with ``=`` into a live formula; here the
+    cell type is set to string after the value, so Excel, WPS and LibreOffice show
+    the text as typed. Numbers stay numbers.
+    """
+    import math
+
+    import openpyxl
+    import pandas as pd
+    from openpyxl.cell import WriteOnlyCell
+
+    data = frame.reset_index() if index else frame
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("table")
+
+    def cell(value):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value is pd.NaT:
+            return None
+        if hasattr(value, "item") and not isinstance(value, str):
+            value = value.item()  # numpy scalars
+        if isinstance(value, (int, float, bool)):
+            return value
+        c = WriteOnlyCell(ws, value=str(value))
+        c.data_type = "s"
+        return c
+
+    ws.append([cell(str(c)) for c in data.columns])
+    for row in data.itertuples(index=False, name=None):
+        ws.append([cell(v) for v in row])
+    wb.save(path)

@@ -15,6 +15,19 @@ OPERATING_CATEGORIES = ("business", "contracting", "investment")
 LAND_USES = ("arable", "garden", "forest", "construction", "other")
 VILLAGE_KINDS = ("village", "community")
 GRID_LEVELS = ("grid", "micro")
+NUMERIC_KINDS = ("count", "area", "money", "m2", "year", "number")
+
+#: Plausible bounds (inclusive) of numeric columns by kind, in canonical units. A value outside
+#: them (or not finite: inf, nan written as text) is an error naming file, row, column and value.
+#: Columns narrow them with ``Column.bounds``. Money: 1e13 yuan is ten trillion yuan, far above the
+#: collective assets of any county (Nanhai: 57 billion); areas: 1.5e7 mu is 10,000 km2.
+KIND_BOUNDS: dict[str, tuple[float, float]] = {
+    "count": (0.0, 1e7),
+    "area": (0.0, 1.5e7),
+    "money": (-1e13, 1e13),
+    "m2": (0.0, 1e8),
+    "number": (-1e13, 1e13),
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,13 @@ class Column:
     #: for count columns: the column this one may not exceed (a sub-count)
     at_most: str | None = None
     nullable: bool = False
+    #: (low, high) plausible range in canonical units; default :data:`KIND_BOUNDS` of the kind
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def limits(self) -> tuple[float, float] | None:
+        """The plausible range of a numeric column (years are checked against the calendar)."""
+        return self.bounds or KIND_BOUNDS.get(self.kind)
 
 
 @dataclass(frozen=True)
@@ -58,9 +78,9 @@ TABLES: dict[str, Table] = {
             Column("village_name", "text"),
             Column("town_id", "id"),
             Column("kind", "category", required=False, choices=VILLAGE_KINDS),
-            Column("registered_pop", "count", required=False, nullable=True),
-            Column("resident_pop", "count", required=False, nullable=True),
-            Column("households", "count", required=False, nullable=True),
+            Column("registered_pop", "count", required=False, nullable=True, bounds=(0, 1e7)),
+            Column("resident_pop", "count", required=False, nullable=True, bounds=(0, 1e7)),
+            Column("households", "count", required=False, nullable=True, bounds=(0, 5e6)),
         ), required_file=True),
         Table("boundaries", ("village_id",), (
             Column("village_id", "id"),

@@ -85,6 +85,12 @@ class Settings:
     social_workers_per_10k_min: float = 18
     grid_part_time_max: float = 0.5
     office_area_standard_m2: float | None = None
+    # data checks (warnings on load) and the area every land indicator uses
+    area_source: str = "register"
+    overlap_tolerance_m2: float = 1.0
+    sliver_m2: float = 5.0
+    area_mismatch_share: float = 0.10
+    outside_boundary_share: float = 0.05
     # composite index
     weights: dict[str, float] = field(default_factory=dict)
     index_options: dict[str, Any] = field(default_factory=dict)
@@ -97,7 +103,8 @@ class Settings:
         if unknown:
             raise KeyError(f"unknown setting(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         if "farmland_uses" in changes and changes["farmland_uses"] is not None:
-            changes["farmland_uses"] = tuple(changes["farmland_uses"])
+            uses = changes["farmland_uses"]
+            changes["farmland_uses"] = (uses,) if isinstance(uses, str) else tuple(uses)  # never letters
         return dataclasses.replace(self, **changes)
 
     def standards(self) -> dict[str, float | None]:
@@ -127,3 +134,142 @@ SETTING_ALIASES: dict[str, str] = {
     "office_area_standard": "office_area_standard_m2",
     "office_area_min_m2": "office_area_standard_m2",
 }
+
+
+# ----------------------------------------------------------------- checking
+AREA_SOURCES = ("register", "geometry")
+"""``area_source``: the registered area (the ``area`` column, filled from the drawn
+area where empty) or the drawn area of each polygon, for every land indicator."""
+
+
+def _settings_model():
+    """The pydantic model that types and range-checks every setting (built once, on first use)."""
+    global _MODEL
+    if _MODEL is not None:
+        return _MODEL
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from .schema import LAND_USES
+
+    Year = Field(ge=1949, le=2100)
+    Money = Field(ge=0, le=1e13, allow_inf_nan=False)
+
+    class SettingsModel(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        name: str
+        crs: str | None
+        area_unit: Literal["mu", "ha", "m2"]
+        money_unit: Literal["yuan", "wan_yuan"]
+        year: int | None = Year
+        synthetic: bool
+        description: str
+        farmland_uses: tuple[Literal[LAND_USES], ...] = Field(min_length=1)  # type: ignore[valid-type]
+        block_tolerance_m: float = Field(ge=0, le=1000, allow_inf_nan=False)
+        block_min_mu: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+        old_before_year: int = Year
+        weak_total_yuan: float = Money
+        weak_operating_yuan: float = Money
+        social_workers_per_10k_min: float = Field(ge=0, le=10_000, allow_inf_nan=False)
+        grid_part_time_max: float = Field(ge=0, le=1, allow_inf_nan=False)
+        office_area_standard_m2: float | None = Field(ge=0, le=1e6, allow_inf_nan=False)
+        area_source: Literal[AREA_SOURCES]  # type: ignore[valid-type]
+        overlap_tolerance_m2: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+        sliver_m2: float = Field(ge=0, le=1e6, allow_inf_nan=False)
+        area_mismatch_share: float = Field(gt=0, le=100, allow_inf_nan=False)
+        outside_boundary_share: float = Field(ge=0, le=1, allow_inf_nan=False)
+        weights: dict[str, float]
+        index_options: dict[str, Any]
+        extra: dict[str, Any]
+
+    _MODEL = SettingsModel
+    return _MODEL
+
+
+_MODEL = None
+
+
+def check_settings(changes: dict[str, Any], base: "Settings | None" = None
+                   ) -> tuple[dict[str, Any], list[tuple[str, str, Any]]]:
+    """Type and range-check settings; return the valid ones (coerced) and the problems.
+
+    Parameters
+    ----------
+    changes : dict
+        Canonical setting names to values (from ``study.toml``, ``--set`` or code).
+    base : Settings, optional
+        The settings the changes apply to (default: the defaults).
+
+    Returns
+    -------
+    (dict, list)
+        The changes that passed, with their values coerced to the setting's type,
+        and one ``(setting, message, value)`` per problem, unknown names included.
+
+    Examples
+    --------
+    >>> ok, bad = check_settings({"year": "2022", "block_tolerance_m": float("inf"), "wieghts": 1})
+    >>> ok
+    {'year': 2022}
+    >>> sorted((k, v) for k, _, v in bad)
+    [('block_tolerance_m', inf), ('wieghts', 1)]
+    """
+    from pydantic import ValidationError
+
+    model = _settings_model()
+    known = set(model.model_fields)
+    problems = [(k, "unknown setting; known: " + ", ".join(sorted(known - {"extra"})), v)
+                for k, v in changes.items() if k not in known]
+    values = (base or Settings()).as_dict()
+    values.update({k: v for k, v in changes.items() if k in known})
+    bad: set[str] = set()
+    try:
+        checked = model.model_validate(values)
+    except ValidationError as err:
+        for e in err.errors():
+            key = str(e["loc"][0]) if e["loc"] else "?"
+            if key in bad:
+                continue
+            bad.add(key)
+            problems.append((key, e["msg"], changes.get(key, e.get("input"))))
+        good = {k: v for k, v in values.items() if k not in bad}
+        checked = model.model_validate({**(base or Settings()).as_dict(), **good})
+    ok = {k: getattr(checked, k) for k in changes if k in known and k not in bad}
+    return ok, problems
+
+
+def parse_setting_text(key: str, text: str) -> Any:
+    """A value given as text (``--set KEY=VALUE``) in the type of the setting.
+
+    Lists are comma-separated, mappings are JSON, ``none`` is None; numbers and
+    yes/no are converted when the setting is checked.
+
+    Examples
+    --------
+    >>> parse_setting_text("farmland_uses", "arable")
+    ['arable']
+    >>> parse_setting_text("farmland_uses", "arable, garden")
+    ['arable', 'garden']
+    >>> parse_setting_text("weak_total_yuan", "200000")
+    200000
+    """
+    import json
+
+    text = text.strip()
+    field_type = {f.name: f.type for f in dataclasses.fields(Settings)}.get(SETTING_ALIASES.get(key, key), "")
+    if "tuple" in str(field_type):
+        return [t.strip() for t in text.replace("，", ",").split(",") if t.strip()]
+    if "dict" in str(field_type):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text  # reported by check_settings as not a mapping
+    if text.lower() in ("none", "null", ""):
+        return None
+    for conv in (int, float):
+        try:
+            return conv(text)
+        except ValueError:
+            pass
+    return text

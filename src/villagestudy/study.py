@@ -62,6 +62,8 @@ class Study:
     path: Path | None = None
     notes: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    #: data-quality summary of the load (see :func:`villagestudy.validate.quality_table`)
+    quality: pd.DataFrame | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ build
@@ -179,6 +181,18 @@ class Study:
         if frame is None:
             return None
         return frame[frame["village_id"].isin(set(village_ids))]
+
+    def quality_for_town(self, town_id: str) -> pd.DataFrame:
+        """What was dropped, corrected or warned about for one town (rows of :attr:`quality`).
+
+        Problems of a row or parcel of the town, plus study-wide ones without a
+        town (a file-level note concerns every town); ``read``/``loaded`` counts are left out.
+        """
+        q = self.quality
+        if q is None or not len(q):
+            return pd.DataFrame(columns=list(QUALITY_COLUMNS))
+        mine = q["action"].isin(["dropped", "corrected", "warning"]) & (q["town_id"].isna() | (q["town_id"] == str(town_id)))
+        return q.loc[mine].reset_index(drop=True)
 
     def with_settings(self, **changes) -> "Study":
         """A copy of the study with some settings changed."""

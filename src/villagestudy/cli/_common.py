@@ -32,19 +32,15 @@ def _study_with_overrides(args):
         key, _, value = item.partition("=")
         if not _:
             raise UsageError(f"--set needs KEY=VALUE, got '{item}'")
-        overrides[key.strip()] = _parse_value(value.strip())
+        overrides[key.strip()] = _parse_value(value.strip(), key.strip())
     try:
         return load_study(args.study, **overrides)
     except KeyError as e:
         raise UsageError(str(e).strip('"')) from None
 
 
-def _parse_value(text: str):
-    for conv in (int, float):
-        try:
-            return conv(text)
-        except ValueError:
-            pass
-    if text.lower() in ("none", "null", ""):
-        return None
-    return text
+def _parse_value(text: str, key: str = ""):
+    """``--set`` text in the type of the setting (lists split on commas: ``farmland_uses=arable,garden``)."""
+    from ..settings import parse_setting_text
+
+    return parse_setting_text(key, text)

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..safe_text import neutralise_frame, terminal_safe
 from ._common import _study_with_overrides, _year
 
 
@@ -22,11 +23,30 @@ def cmd_validate(args) -> int:
     print(f"  tables:    {', '.join(s['optional tables']) or '(only towns and villages)'}")
     print(f"  CRS:       {s['crs'] or '(none: no geometries)'}")
     print(f"  data fingerprint: {s['fingerprint']}")
+    print(f"  areas:     {_AREA_SOURCE[study.settings.area_source]}")
+    _print_quality(study)
     if study.notes:
         print(f"\n{len(study.notes)} warning(s):")
         for w in study.notes:
-            print(f"  - {w}")
+            print(f"  - {terminal_safe(w)}")
     return 0
+
+
+_AREA_SOURCE = {"register": "registered areas (area_source = register; drawn area where none)",
+                "geometry": "drawn areas of the polygons (area_source = geometry)"}
+
+
+def _print_quality(study) -> None:
+    """Rows read, loaded and dropped per file, and counts of corrections and warnings."""
+    q = study.quality
+    if q is None or not len(q):
+        return
+    print("\nData quality (rows read / loaded / dropped; corrections; warnings):")
+    for file, g in q.groupby("file", sort=False):
+        count = lambda action: int(g.loc[g["action"] == action, "count"].sum())  # noqa: E731
+        read = count("read")
+        head = f"{read} read / {count('loaded')} loaded / {count('dropped')} dropped" if read else "not a table"
+        print(f"  {terminal_safe(file):<22} {head}; {count('corrected')} corrected; {count('warning')} warning(s)")
 
 
 def cmd_synth(args) -> int:
@@ -81,7 +101,7 @@ def cmd_metrics(args) -> int:
         write_table(table, args.out)
         print(f"Wrote {len(table)} villages x {table.shape[1] - 2} indicators to {args.out}", file=sys.stderr)
     else:
-        table.to_csv(sys.stdout)
+        neutralise_frame(table).to_csv(sys.stdout)
     notes = table.attrs.get("notes")
     if notes is not None and len(notes) and args.out:
         summary = notes.groupby("note").size().sort_values(ascending=False)

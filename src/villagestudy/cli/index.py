@@ -58,7 +58,9 @@ def cmd_rank(args) -> int:
         write_table(out, args.out, index=False)
         print(f"Wrote {len(out)} villages to {args.out}", file=sys.stderr)
     else:
-        out.to_csv(sys.stdout, index=False)
+        from ..safe_text import neutralise_frame
+
+        neutralise_frame(out).to_csv(sys.stdout, index=False)
     for n in ranking.notes:
         print(f"note: {n}", file=sys.stderr)
     return 0

@@ -36,8 +36,6 @@ def _pandera_schema(table: Table) -> pa.DataFrameSchema:
     columns = {}
     for col in table.columns:
         checks = []
-        if col.kind in ("count", "area", "m2"):
-            checks.append(pa.Check.ge(0, error="must not be negative"))
         if col.kind == "money" and col.name != "amount_yuan":
             checks.append(pa.Check.ge(0, error="must not be negative"))
         if col.kind == "year":
@@ -135,6 +133,7 @@ def melt_wide_income(raw: RawTable, settings: Settings, problems: ProblemList) -
         problems.warning(raw.file, "wide income table lacks categories " + ", ".join(missing) +
                          "; they count as missing")
     parts = []
+    empty = pd.Series(True, index=frame.index)
     for c in cats:
         unit = raw.units.get(c) or raw.sheet_unit or settings.money_unit
         factor = _unit_factor(unit, "money", raw.file, c, problems)
@@ -142,6 +141,11 @@ def melt_wide_income(raw: RawTable, settings: Settings, problems: ProblemList) -
         part = pd.DataFrame({"village_id": frame.get("village_id"), "year": frame.get("year"),
                              "category": c, "amount_yuan": amount, ROW: frame[ROW]})
         parts.append(part[amount.notna()])
+        empty &= amount.isna()
+    for r in frame.loc[empty, ROW]:
+        problems.warning(raw.file, "row with no amount in any income category not loaded", row=int(r),
+                         expected="an amount (0 when there was none)")
+        raw.dropped.append((int(r), "no amount in any category"))
     if not parts:
         return pd.DataFrame(columns=["village_id", "year", "category", "amount_yuan", ROW])
     return pd.concat(parts, ignore_index=True)
@@ -192,6 +196,7 @@ def canonical_table(raw: RawTable, table: Table, settings: Settings, problems: P
             if col.kind in ("money", "m2") and raw.units.get(col.name):
                 values = values * _unit_factor(raw.units[col.name], col.kind, file, col.name, problems)
             frame[col.name] = values
+            _check_range(frame, col, file, problems)
             if col.kind in ("count", "year"):
                 frac = values.notna() & (values != np.floor(values))
                 for idx in frac[frac].index[:_MAX_LISTED]:
@@ -213,7 +218,38 @@ def canonical_table(raw: RawTable, table: Table, settings: Settings, problems: P
     for c in ("year", "built_year"):
         if c in frame.columns and not frame[c].isna().any():
             frame[c] = frame[c].astype("int64")
+    if table.name == "villages":  # optional counts present as empty, as Study.from_frames makes them
+        for col in table.columns:
+            if col.kind == "count" and col.nullable and col.name not in frame.columns:
+                frame[col.name] = np.nan
     return frame
+
+
+def _check_range(frame: pd.DataFrame, col, file: str, problems: ProblemList) -> None:
+    """Numbers must be finite and plausible (``Column.limits``, in canonical units); a bad value is
+    an error, so that ``inf`` or ``1e308`` never reaches a sum, a rank or a report."""
+    limits = col.limits
+    values = frame[col.name]
+    finite = np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+    bad = values.notna().to_numpy() & ~finite
+    if limits is not None:
+        lo, hi = limits
+        bad |= finite & ((values < lo) | (values > hi)).to_numpy()
+    idx = np.flatnonzero(bad)
+    unit = {"area": " mu", "money": " yuan", "m2": " m2"}.get(col.kind, "")
+    expected = (f"a number from {_fmt(limits[0])} to {_fmt(limits[1])}{unit}" if limits is not None
+                else "a finite number")
+    for i in idx[:_MAX_LISTED]:
+        v = float(values.iloc[i])
+        what = ("not a finite number" if not np.isfinite(v) else
+                "must not be negative" if limits is not None and v < 0 <= limits[0] else "implausible value")
+        problems.error(file, what, row=int(frame[ROW].iloc[i]), column=col.name, value=v, expected=expected)
+    if len(idx) > _MAX_LISTED:
+        problems.error(file, f"... and {len(idx) - _MAX_LISTED} more values out of range", column=col.name)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) < 1e9 else f"{x:.0e}"
 
 
 def _check_unique(frame: pd.DataFrame, key: list[str], file: str, problems: ProblemList) -> None:
@@ -315,12 +351,16 @@ def _unknown(frame: pd.DataFrame, column: str, known: set, file: str, expected: 
 
 
 def check_geometry(frame, id_column: str, file: str, problems: ProblemList) -> None:
-    """Null, empty and invalid geometries, each reported with its id (never dropped)."""
+    """Null, empty, invalid and non-polygon geometries, each reported with its id (never dropped)."""
     null = frame.geometry.isna().to_numpy()
     arr = np.asarray(frame.geometry.array)
     empty = ~null & shapely.is_empty(arr)
-    invalid = ~null & ~empty & ~shapely.is_valid(arr)
+    types = shapely.get_type_id(arr)
+    wrong = ~null & ~empty & ~np.isin(types, POLYGON_TYPES)
+    invalid = ~null & ~empty & ~wrong & ~shapely.is_valid(arr)
     for mask, what, expected in ((null, "missing geometry", "a polygon"), (empty, "empty geometry", "a polygon"),
+                                 (wrong, "not a polygon", "a polygon or multipolygon (an area, not a point, "
+                                  "line or collection)"),
                                  (invalid, "invalid geometry", "a valid polygon (no self-intersections)")):
         idx = np.flatnonzero(mask)
         for i in idx[:_MAX_LISTED]:
@@ -329,6 +369,227 @@ def check_geometry(frame, id_column: str, file: str, problems: ProblemList) -> N
                 reason = " (" + shapely.is_valid_reason(arr[i]) + ")"
             ident = frame[id_column].iloc[i] if id_column in frame else "?"
             problems.error(file, f"{what} for {id_column} {ident}{reason}", row=int(frame[ROW].iloc[i]),
-                           column="geometry", expected=expected)
+                           column="geometry", value=arr[i].geom_type if what == "not a polygon" else None,
+                           expected=expected)
         if len(idx) > _MAX_LISTED:
             problems.error(file, f"... and {len(idx) - _MAX_LISTED} more with {what}", column="geometry")
+
+
+POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+_WORST = 5  # ids named in a layout warning
+
+
+def check_parcel_layout(parcels, settings: Settings, file: str, problems: ProblemList, *,
+                        boundaries=None, registered_mu: pd.Series | None = None,
+                        town_of_village: pd.Series | None = None) -> pd.DataFrame:
+    """Overlaps, slivers, parcels outside their village and registered vs drawn area: warnings.
+
+    Vectorised (an STRtree query, then shapely on the candidate pairs only).
+    Each finding is one warning with its count and the worst ids; the
+    per-town counts are returned for the data-quality summary.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        Canonical parcels (``parcel_id``, ``village_id``, geometry) in a projected CRS (m).
+    settings : Settings
+        ``overlap_tolerance_m2``, ``sliver_m2``, ``outside_boundary_share``, ``area_mismatch_share``.
+    boundaries : GeoDataFrame, optional
+        Village polygons (``village_id``); parcels outside their own village are counted.
+    registered_mu : Series, optional
+        The registered area (mu) from the file, aligned with ``parcels``.
+    town_of_village : Series, optional
+        ``town_id`` by ``village_id``, to count findings per town.
+
+    Returns
+    -------
+    DataFrame
+        ``check``, ``town_id``, ``count``: one row per check and town with findings.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from villagestudy.errors import ProblemList
+    >>> p = gpd.GeoDataFrame({"parcel_id": ["a", "b"], "village_id": ["v1", "v1"], "_row": [1, 2]},
+    ...                      geometry=[shapely.box(0, 0, 10, 10), shapely.box(5, 0, 15, 10)], crs="EPSG:4547")
+    >>> pl = ProblemList()
+    >>> check_parcel_layout(p, Settings(), "parcels.gpkg", pl)[["check", "count"]].values.tolist()
+    [['overlap', 1]]
+    >>> print(pl.warnings[0].message)  # doctest: +ELLIPSIS
+    1 pair(s) of parcels overlap by more than 1 m2 (50 m2 in all); largest: a/b (50 m2)...
+    """
+
+
+    geoms = np.asarray(parcels.geometry.array)
+    ok = ~pd.isna(geoms)
+    ok[ok] = ~shapely.is_empty(geoms[ok]) & np.isin(shapely.get_type_id(geoms[ok]), POLYGON_TYPES) \
+        & shapely.is_valid(geoms[ok])
+    ids = parcels["parcel_id"].astype(str).to_numpy()
+    villages = parcels["village_id"].to_numpy()
+    towns = (pd.Series(villages).map(town_of_village).to_numpy() if town_of_village is not None
+             else np.full(len(parcels), None))
+    area = np.full(len(parcels), np.nan)
+    area[ok] = shapely.area(geoms[ok])
+    found: list[pd.DataFrame] = []
+
+    def record(check: str, rows: np.ndarray) -> None:
+        if len(rows):
+            t = pd.Series(towns[rows]).fillna("")
+            found.append(t.value_counts().rename_axis("town_id").reset_index(name="count").assign(check=check))
+
+    # slivers
+    sliver = np.flatnonzero(ok & (area < settings.sliver_m2))
+    if len(sliver):
+        worst = sliver[np.argsort(area[sliver])[:_WORST]]
+        problems.warning(file, f"{len(sliver)} sliver parcel(s) smaller than {settings.sliver_m2:g} m2; smallest: "
+                         + ", ".join(f"{ids[k]} ({area[k]:.2f} m2)" for k in worst), column="geometry",
+                         expected="parcels drawn whole (slivers are often digitising errors)")
+        record("sliver", sliver)
+    # overlaps between parcels (touching edges are not overlaps)
+    rows_ok = np.flatnonzero(ok)
+    if len(rows_ok) > 1:
+        g = geoms[rows_ok]
+        tree = shapely.STRtree(g)
+        i, j = tree.query(g, predicate="intersects")
+        keep = i < j
+        i, j = i[keep], j[keep]
+        if len(i):  # two boxes that overlap by no more than the tolerance cannot hold a larger overlap
+            bb = shapely.bounds(g)
+            w = np.minimum(bb[i, 2], bb[j, 2]) - np.maximum(bb[i, 0], bb[j, 0])
+            h = np.minimum(bb[i, 3], bb[j, 3]) - np.maximum(bb[i, 1], bb[j, 1])
+            keep = w * h > settings.overlap_tolerance_m2
+            i, j = i[keep], j[keep]
+        if len(i):
+            inner = ~shapely.touches(g[i], g[j])
+            i, j = i[inner], j[inner]
+        if len(i):
+            inter = shapely.area(shapely.intersection(g[i], g[j]))
+            big = inter > settings.overlap_tolerance_m2
+            i, j, inter = rows_ok[i[big]], rows_ok[j[big]], inter[big]
+            if len(i):
+                order = np.argsort(-inter)[:_WORST]
+                problems.warning(file, f"{len(i)} pair(s) of parcels overlap by more than "
+                                 f"{settings.overlap_tolerance_m2:g} m2 ({_m2(inter.sum())} m2 in all); largest: "
+                                 + ", ".join(f"{ids[i[k]]}/{ids[j[k]]} ({_m2(inter[k])} m2)" for k in order)
+                                 + "; the overlapping area counts twice in land totals", column="geometry",
+                                 expected="parcels that do not overlap (overlap_tolerance_m2 in study.toml)")
+                record("overlap", i)
+    # parcels outside their village's boundary
+    if boundaries is not None and len(boundaries) and "village_id" in boundaries:
+        bmap = pd.Series(np.asarray(boundaries.geometry.array), index=boundaries["village_id"].to_numpy())
+        bmap = bmap[~bmap.index.duplicated()]
+        bgeom = pd.Series(villages).map(bmap).to_numpy()
+        has = ok & ~pd.isna(bgeom)
+        rows = np.flatnonzero(has)
+        if len(rows):
+            bg = bgeom[rows].astype(object)
+            valid_b = shapely.is_valid(bg)
+            rows, bg = rows[valid_b], bg[valid_b]
+            shapely.prepare(bg)
+            out_rows = rows[~shapely.covers(bg, geoms[rows])]
+            if len(out_rows):
+                bo = bgeom[out_rows].astype(object)
+                share = shapely.area(shapely.difference(geoms[out_rows], bo)) / area[out_rows]
+                far = share > settings.outside_boundary_share
+                out_rows, share = out_rows[far], share[far]
+                if len(out_rows):
+                    order = np.argsort(-share)[:_WORST]
+                    problems.warning(file, f"{len(out_rows)} parcel(s) lie more than "
+                                     f"{settings.outside_boundary_share:.0%} outside their village's boundary; "
+                                     "most: " + ", ".join(f"{ids[out_rows[k]]} ({share[k]:.0%} outside)"
+                                                          for k in order), column="geometry",
+                                     expected="each parcel inside the boundary of its village_id")
+                    record("outside_boundary", out_rows)
+    # registered vs drawn area
+    if registered_mu is not None:
+        reg = pd.to_numeric(registered_mu, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        drawn = area / M2_PER_MU
+        both = ok & np.isfinite(reg) & (drawn > 0)
+        diff = np.full(len(parcels), np.nan)
+        diff[both] = np.abs(reg[both] - drawn[both]) / drawn[both]
+        bad = np.flatnonzero(both & (diff > settings.area_mismatch_share))
+        if len(bad):
+            order = bad[np.argsort(-diff[bad])[:_WORST]]
+            problems.warning(file, f"{len(bad)} of {int(both.sum())} parcel(s) have a registered area that "
+                             f"differs from the drawn area by more than {settings.area_mismatch_share:.0%}; "
+                             "largest: " + ", ".join(f"{ids[k]} ({reg[k]:,.2f} mu registered, "
+                                                     f"{drawn[k]:,.2f} mu drawn)" for k in order)
+                             + f"; land indicators use the {_AREA_SOURCE_TEXT[settings.area_source]}",
+                             column="area", expected="registered and drawn areas that agree (area_source and "
+                                                     "area_mismatch_share in study.toml)")
+            record("area_mismatch", bad)
+    if not found:
+        return pd.DataFrame({"check": pd.Series(dtype="str"), "town_id": pd.Series(dtype="str"),
+                             "count": pd.Series(dtype="int64")})
+    return pd.concat(found, ignore_index=True)[["check", "town_id", "count"]]
+
+
+def _m2(x: float) -> str:
+    return f"{x:,.2f}" if x < 10 else f"{x:,.0f}"
+
+
+_AREA_SOURCE_TEXT = {"register": "registered area (area_source = \"register\")",
+                     "geometry": "drawn area (area_source = \"geometry\")"}
+
+
+QUALITY_COLUMNS = ("file", "town_id", "row", "column", "value", "action", "count", "message")
+_CORRECTED_WORDS = ("restored", "taken from", "use the drawn area", "read as")
+_DROPPED_WORDS = ("dropped", "ignored", "not read")
+
+
+def quality_table(warnings, stats: dict, tables: dict, layout: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The data-quality summary of a load: what was read, loaded, dropped, corrected or warned about.
+
+    One row per observation, columns :data:`QUALITY_COLUMNS`: ``action`` is
+    ``read`` / ``loaded`` (``count`` rows of a file), ``dropped``, ``corrected``
+    or ``warning`` (one problem each; layout checks give a ``count`` per town).
+    ``town_id`` is filled where the row (or the parcel) belongs to a town.
+
+    Examples
+    --------
+    >>> from villagestudy.errors import Problem
+    >>> q = quality_table([Problem("parks.csv", "total row (合计/总计) dropped: it is not a village", row=9)], {}, {})
+    >>> q[["file", "row", "action"]].values.tolist()
+    [['parks.csv', 9, 'dropped']]
+    """
+    villages = tables.get("villages")
+    town_of = (villages.drop_duplicates("village_id").set_index("village_id")["town_id"]
+               if villages is not None and {"village_id", "town_id"} <= set(villages) else pd.Series(dtype="str"))
+    by_file: dict[str, pd.Series] = {}
+    records: list[dict] = []
+    for name, raw in stats.items():
+        frame = tables.get(name)
+        if frame is not None and ROW in frame:
+            town = frame["town_id"] if "town_id" in frame else (
+                frame["village_id"].map(town_of) if "village_id" in frame else None)
+            if town is not None:
+                by_file[raw.file] = pd.Series(town.to_numpy(), index=frame[ROW].to_numpy()).groupby(level=0).first()
+        loaded = int(frame[ROW].nunique()) if frame is not None and ROW in frame else 0
+        records.append({"file": raw.file, "action": "read", "count": int(raw.rows_read),
+                        "message": f"{raw.rows_read} data row(s) read"})
+        records.append({"file": raw.file, "action": "loaded", "count": loaded,
+                        "message": f"{loaded} row(s) loaded, {len(raw.dropped)} dropped"})
+    for w in warnings:
+        text = w.message
+        action = ("corrected" if any(k in text for k in _CORRECTED_WORDS)
+                  else "dropped" if any(k in text for k in _DROPPED_WORDS) else "warning")
+        town = None
+        if w.row is not None and w.file in by_file:
+            town = by_file[w.file].get(w.row)
+        records.append({"file": w.file, "town_id": town, "row": w.row, "column": w.column,
+                        "value": None if w.value is None else str(w.value), "action": action, "count": 1,
+                        "message": str(w)})
+    if layout is not None and len(layout):
+        pfile = next((raw.file for n, raw in stats.items() if n == "parcels"), "parcels")
+        for rec in layout.itertuples(index=False):
+            records.append({"file": pfile, "town_id": rec.town_id or None, "column": "geometry", "action": "warning",
+                            "count": int(rec.count), "message": _LAYOUT_TEXT.get(rec.check, rec.check)})
+    out = pd.DataFrame.from_records(records, columns=list(QUALITY_COLUMNS))
+    out["row"] = out["row"].astype("Int64")
+    out["count"] = out["count"].fillna(1).astype("int64")
+    return out
+
+
+_LAYOUT_TEXT = {"overlap": "parcels overlapping another parcel", "sliver": "sliver parcels",
+                "outside_boundary": "parcels outside their village's boundary",
+                "area_mismatch": "parcels whose registered and drawn areas differ"}

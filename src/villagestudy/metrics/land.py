@@ -559,12 +559,13 @@ def _shape(prep, notes=None, strict=True):
         return _nan_series(prep, name)
     area = prep.measure(shapely.area)
     length = prep.measure(shapely.length)
-    ok = np.isfinite(area) & (area > 0)  # missing and empty geometries have no area
+    weight = prep.area  # the parcel area of every land indicator (settings.area_source) weighs the mean
+    ok = np.isfinite(area) & (area > 0) & np.isfinite(weight)  # missing and empty geometries have no area
     v = prep.vcode
     if not ok.all():
-        v, area, length = v[ok], area[ok], length[ok]
-    num = np.bincount(v, weights=length * np.sqrt(area), minlength=prep.nv)
-    den = np.bincount(v, weights=area, minlength=prep.nv)
+        v, area, length, weight = v[ok], area[ok], length[ok], weight[ok]
+    num = np.bincount(v, weights=weight * length / np.sqrt(area), minlength=prep.nv)
+    den = np.bincount(v, weights=weight, minlength=prep.nv)
     if notes is not None:
         covered = np.bincount(v, minlength=prep.nv)
         left = prep.count - covered
@@ -687,9 +688,10 @@ def shape_index_am(parcels, farmland_uses=DEFAULT_FARMLAND, notes: Notes | None 
 
     Formula: per parcel ``SHAPE = 0.25 * P / sqrt(A)`` (perimeter ``P`` in m,
     polygon area ``A`` in m2; a square is 1, a 1x4 rectangle 1.25, a circle
-    0.886); the village value is ``sum(A * SHAPE) / sum(A)`` over farmland
-    parcels with a polygon of positive area (the weights are the polygons'
-    areas). Higher = more irregular. NaN (note) without farmland or geometry.
+    0.886); the village value is ``sum(w * SHAPE) / sum(w)`` over farmland
+    parcels with a polygon of positive area, weighted by ``w = area_mu``, the
+    area every land indicator uses (registered or drawn: ``area_source``).
+    Higher = more irregular. NaN (note) without farmland or geometry.
 
     Parameters
     ----------

@@ -5,6 +5,8 @@ import html
 import json
 from pathlib import Path
 
+import numpy as np
+
 from .._atomic import atomic_path
 
 TEXT = {
@@ -43,11 +45,16 @@ def key_figures(study, year: int | None = None) -> dict[str, dict]:
         weak = group["weak_village"]
         out[str(town_id)] = {
             "villages": int(len(group)),
-            "residents": None if residents.get(town_id) != residents.get(town_id) else int(residents.get(town_id, 0)),
+            "residents": _whole(residents.get(town_id)),
             "weak": None if weak.isna().all() else int(weak.fillna(False).astype(bool).sum()),
             "missing": None if missing is None else int(missing.get(town_id, 0)),
         }
     return out
+
+
+def _whole(v) -> int | None:
+    """A count for people, or None when missing or not finite (never an OverflowError)."""
+    return int(v) if v is not None and np.isfinite(v) else None
 
 
 def _fmt(v) -> str:
