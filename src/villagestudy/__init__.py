@@ -11,6 +11,7 @@ from .errors import Problem, StudyError
 from .io import load_study
 from .settings import Settings
 from .study import Study
+from .scenario import Comparison, Scenario, evaluate
 from . import catalog, datasets, reports  # noqa: E402  (vs.catalog, vs.datasets, vs.reports.TownReport in notebooks)
 
 
@@ -21,4 +22,4 @@ def compute_indicators(study, year=None, **settings):
     return _compute(study, year=year, **settings)
 
 
-__all__ = ["catalog", "reports", "__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]
+__all__ = ["Scenario", "Comparison", "evaluate", "catalog", "reports", "__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]
