@@ -305,10 +305,10 @@ class Scenario:
         for key in ("weights", "standards"):
             if body.get(key) is not None and not isinstance(body.get(key), Mapping):
                 problems.append(f"{key}: expected an object such as {{\"governance\": 2}}, not {body[key]!r}")
-        if problems:
-            raise ScenarioError(problems, source)
-        scenario = cls(**{k: v for k, v in body.items() if not (k in ("weights", "standards") and v is None)})
-        problems = scenario.problems()
+        known = {k: v for k, v in body.items() if k in fields
+                 and not (k in ("weights", "standards") and not isinstance(v, Mapping))}
+        scenario = cls(**known)
+        problems += scenario.problems()
         if problems:
             raise ScenarioError(problems, source)
         return scenario
