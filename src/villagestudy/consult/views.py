@@ -28,7 +28,7 @@ SCORE_COLUMNS = ("score", *PILLARS)
 register({
     "consult_scope": {"zh": "比较范围", "en": "Compared over"},
     "consult_scope_study": {"zh": "全研究区", "en": "Whole study"},
-    "consult_scope_town": {"zh": "仅本镇（街道）", "en": "This town only"},
+    "consult_scope_town": {"zh": "仅本镇", "en": "This town"},
     "consult_scope_note_study": {
         "zh": "得分在全研究区 {n} 个村（社区）之间标准化，与各镇（街道）报告一致、可跨镇比较；名次为本镇名次，“全区名次”为全研究区名次。",
         "en": "Scores are normalised over all {n} villages of the study, as in the town reports, and comparable "
@@ -263,7 +263,7 @@ def standard_label_html(label: str, unit: str, lang: str, note: str = "") -> str
 def plotly_output(fig) -> dict:
     """A display_data output of plotly's mimetype (drawn offline by jupyterlab-plotly)."""
     spec = json.loads(fig.to_json(validate=False))
-    spec["config"] = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+    spec["config"] = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
     return {"output_type": "display_data",
             "data": {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}, "metadata": {}}
 
