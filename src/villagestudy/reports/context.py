@@ -92,7 +92,7 @@ def report_scenario(scenario=None, *, year=None, weights=None, standards=None, n
     else:
         scenario = Scenario(weights=weights or {}, standards=standards or {}, normalise=normalise or None,
                             aggregate=aggregate or None,
-                            runs=None if uncertainty_runs is None else int(uncertainty_runs))
+                            runs=None if uncertainty_runs is None or int(uncertainty_runs) < 0 else int(uncertainty_runs))
     if year:
         scenario = scenario.replace(year=int(year))
     return scenario

@@ -84,17 +84,21 @@ class TownReport:
     weights, standards : dict
         Index weights (pillars or indicators) and overrides of standards
         (settings keys such as ``weak_total_yuan``).
-    normalise, aggregate : str
-        Index methods (see :func:`villagestudy.ranking.rank_villages`).
-    uncertainty_runs : int
-        Monte Carlo runs for rank intervals (0 for none).
+    normalise, aggregate : str, optional
+        Index methods (see :func:`villagestudy.ranking.rank_villages`); empty for the study's choice.
+    uncertainty_runs : int, optional
+        Monte Carlo runs for rank intervals (0 for none; None or negative for the study's choice).
+    scenario : dict, optional
+        A :class:`villagestudy.Scenario` as a dict; replaces the four index parameters above.
+    comparison_path : str, optional
+        Where to write the Comparison the report shows (JSON), for the audit trail.
     report_mode : bool
         True in batch reports (figures rendered for offline HTML).
     """
 
     def __init__(self, study_path: str, town_id: str = "", year: int | None = 0, lang: str = "zh",
-                 weights: dict | None = None, standards: dict | None = None, normalise: str = "minmax",
-                 aggregate: str = "arithmetic", uncertainty_runs: int = 500, report_mode: bool = False,
+                 weights: dict | None = None, standards: dict | None = None, normalise: str | None = None,
+                 aggregate: str | None = None, uncertainty_runs: int | None = None, report_mode: bool = False,
                  context_path: str = "", scenario: dict | None = None, comparison_path: str = ""):
         from .context import build_context, context_parameters, load_context, report_scenario
 
