@@ -17,7 +17,7 @@ from villagestudy import Comparison, Scenario, evaluate, load_study
 from villagestudy.cli import main
 from villagestudy.ranking import rank_villages
 from villagestudy.scenario import ScenarioError, ScenarioWarning
-from villagestudy.scenario.model import AGGREGATIONS, NORMALISATIONS, PILLARS, index_weight_keys
+from villagestudy.scenario.model import AGGREGATIONS, NORMALISATIONS, index_weight_keys
 from villagestudy.settings import STANDARDS
 
 

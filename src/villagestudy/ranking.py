@@ -15,7 +15,7 @@ import pandas as pd
 from . import catalog
 from .index import build_index
 
-PILLAR_IDS = ("land", "income", "governance")
+PILLAR_IDS = catalog.PILLARS
 DEFAULT_CHOICES = {"impute": "none", "winsorise": True, "normalise": "minmax", "aggregate": "arithmetic"}
 DEFAULT_UNCERTAINTY = {"n": 500, "seed": 0, "weight_range": 0.25, "normalise": ["minmax", "rank"],
                        "aggregate": ["arithmetic", "geometric"], "winsorise": [False, True]}

@@ -5,7 +5,6 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
 from ._common import _json_arg, _year
 
 

@@ -19,8 +19,8 @@ from ..i18n import register, t
 from ..settings import STANDARDS
 from ..viz._geom import Meta, fmt_number, fmt_value, unique_labels  # the shared formatter: one import line
 
-__all__ = ["render", "weight_shares", "header_html", "status_html", "shares_html", "ranking_html", "missed_html", "profile_html",
-           "saved_html", "standard_label_html", "box_title_html", "scope_note"]
+__all__ = ["render", "weight_shares", "header_html", "status_html", "shares_html", "ranking_html", "missed_html",
+           "profile_html", "saved_html", "standard_label_html", "box_title_html", "scope_note"]
 
 PILLARS = catalog.PILLARS
 SCORE_COLUMNS = ("score", *PILLARS)
@@ -263,7 +263,8 @@ def standard_label_html(label: str, unit: str, lang: str, note: str = "") -> str
 def plotly_output(fig) -> dict:
     """A display_data output of plotly's mimetype (drawn offline by jupyterlab-plotly)."""
     spec = json.loads(fig.to_json(validate=False))
-    spec["config"] = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+    spec["config"] = {"displaylogo": False, "responsive": True,
+                      "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
     return {"output_type": "display_data",
             "data": {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}, "metadata": {}}
 

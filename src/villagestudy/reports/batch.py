@@ -295,7 +295,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
     results += _kept_towns(out_dir, [t for t in known if t not in chosen], loaded)
     results.sort(key=lambda r: known.index(r.town_id))
-    figures = key_figures(loaded, year=year)
+    standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
+    figures = key_figures(loaded.with_settings(**standards) if standards else loaded, year=year)  # the standards shown
     for r in results:
         r.key_figures = figures.get(r.town_id, {})
     provenance = {"data_fingerprint": loaded.fingerprint, "package_version": __version__,

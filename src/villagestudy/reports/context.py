@@ -90,9 +90,9 @@ def report_scenario(scenario=None, *, year=None, weights=None, standards=None, n
     if scenario:
         scenario = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
     else:
+        runs = None if uncertainty_runs is None or int(uncertainty_runs) < 0 else int(uncertainty_runs)
         scenario = Scenario(weights=weights or {}, standards=standards or {}, normalise=normalise or None,
-                            aggregate=aggregate or None,
-                            runs=None if uncertainty_runs is None or int(uncertainty_runs) < 0 else int(uncertainty_runs))
+                            aggregate=aggregate or None, runs=runs)
     if year:
         scenario = scenario.replace(year=int(year))
     return scenario

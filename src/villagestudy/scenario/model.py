@@ -20,6 +20,7 @@ from .. import catalog
 from .._version import __version__
 from ..errors import UsageError
 from ..index import AGGREGATION_METHODS, IMPUTATION_METHODS
+from ..ranking import DEFAULT_UNCERTAINTY
 from ..settings import STANDARDS
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SCENARIO_VERSION", "SCOPES", "PILLARS",
@@ -32,7 +33,7 @@ PILLARS = catalog.PILLARS
 NORMALISATIONS = ("minmax", "zscore", "rank", "prank")
 AGGREGATIONS = tuple(AGGREGATION_METHODS)
 IMPUTATIONS = tuple(IMPUTATION_METHODS)
-DEFAULT_RUNS = 500
+DEFAULT_RUNS = DEFAULT_UNCERTAINTY["n"]
 #: keys of the saved file beside the scenario itself (who saved it, when, why)
 RECORD_KEYS = ("version", "scenario", "data_fingerprint", "package_version", "saved", "note", "town_name",
                "study_name", "table")
@@ -215,7 +216,8 @@ class Scenario:
         elif study is not None:
             years = list(study.years)
             if self.year is not None and self.year not in years:
-                out.append(f"year: no data for year {self.year}; allowed: {_allowed(years) or '(the study has no yearly data)'}")
+                allowed = _allowed(years) or "(the study has no yearly data)"
+                out.append(f"year: no data for year {self.year}; allowed: {allowed}")
             towns = study.town_ids()
             if self.town is not None and self.town not in towns:
                 out.append(f"town: unknown town '{self.town}'; allowed: {_allowed(towns)}")
