@@ -215,9 +215,9 @@ class Scenario:
             out.append(f"year: a year such as 2023, not {self.year!r}")
         elif study is not None:
             years = list(study.years)
-            if self.year is not None and self.year not in years:
-                allowed = _allowed(years) or "(the study has no yearly data)"
-                out.append(f"year: no data for year {self.year}; allowed: {allowed}")
+            # without income or governance tables no indicator depends on the year
+            if self.year is not None and years and self.year not in years:
+                out.append(f"year: no data for year {self.year}; allowed: {_allowed(years)}")
             towns = study.town_ids()
             if self.town is not None and self.town not in towns:
                 out.append(f"town: unknown town '{self.town}'; allowed: {_allowed(towns)}")
