@@ -133,3 +133,15 @@ def test_batch_writes_the_comparison_beside_the_report(study, tmp_path):
     html = (out / f"town_{town}.html").read_text(encoding="utf-8")
     top = want.ranked()["village_name"].iloc[0]
     assert top in html
+
+    # the scenario saved about one town (no --town): that town only; the earlier town stays on the index
+    other = study.town_ids()[2]
+    scenario.replace(town=other).to_json(params)
+    before = (out / f"town_{town}.html").stat().st_mtime_ns
+    assert main(["reports", str(SAMPLE), "--params", str(params), "--out", str(out), "--quiet", "--jobs", "1"]) == 0
+    assert sorted(p.name for p in out.glob("town_*.html")) == [f"town_{town}.html", f"town_{other}.html"]
+    assert (out / f"town_{town}.html").stat().st_mtime_ns == before
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert f"town_{town}.html" in index and f"town_{other}.html" in index
+    shown = Comparison.from_json(out / f"town_{other}.comparison.json")
+    pd.testing.assert_frame_equal(shown.ranking, evaluate(study, scenario.replace(town=other)).for_town(other).ranking)
