@@ -56,7 +56,7 @@ def scenario_from_args(args, study=None):
     if towns is not None:
         changes["town"] = str(towns)
     if study is not None and getattr(args, "study", None) is not None:
-        changes.setdefault("study", str(args.study))
+        changes["study"] = str(Path(args.study).resolve())  # the study this run uses
     scenario = scenario.replace(**changes)
     return scenario.validate(study)
 

@@ -17,6 +17,13 @@ def cmd_reports(args) -> int:
     from ..scenario import ScenarioWarning
     from .index import scenario_from_args
 
+    if args.study is None and args.params:
+        from ..scenario import Scenario
+
+        made_on = Scenario.from_json(args.params).study
+        if made_on and Path(made_on).is_dir():  # the study the scenario was saved on
+            args.study = Path(made_on)
+            print(f"Study: {made_on} (from the scenario)", file=sys.stderr)
     study = load_study(args.study or DEFAULT_STUDY)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ScenarioWarning)

@@ -120,7 +120,7 @@ class ConsultationPanel:
         self.map_table: pd.DataFrame | None = None
         self._towns: dict[str, Study] = {}
         self._suspended = 0
-        scenario = scenario or Scenario()
+        scenario = scenario or Scenario(study=str(study.path) if study.path else None)
         changes = {k: v for k, v in (("town", town_id), ("year", year), ("runs", mc_runs), ("seed", seed))
                    if v is not None}
         self.state = ConsultationState(study, scenario.replace(**changes))
