@@ -149,7 +149,7 @@ def test_all_zero_weights_say_so(app):
     app.raise_errors = False
     app.weight_sliders["governance"].value = 0.0
     assert app.last_error is not None and "weights" in str(app.last_error)
-    assert "vs-error" in app.status_html.value
+    assert "vs-error" in app.status_html.value and "vs-warn" in app.shares_html.value
     app.raise_errors = True
     app.weight_sliders["income"].value = 1.0
     assert app.last_error is None and app.comparison.ranking["score"].notna().any()

@@ -11,7 +11,6 @@ from .errors import Problem, StudyError
 from .io import load_study
 from .settings import Settings
 from .study import Study
-from .scenario import Comparison, Scenario, evaluate
 from . import catalog, datasets, reports  # noqa: E402  (vs.catalog, vs.datasets, vs.reports.TownReport in notebooks)
 
 
@@ -23,3 +22,12 @@ def compute_indicators(study, year=None, **settings):
 
 
 __all__ = ["Scenario", "Comparison", "evaluate", "catalog", "reports", "__version__", "load_study", "Study", "StudyError", "Problem", "Settings", "compute_indicators"]
+
+
+def __getattr__(name):
+    # vs.Scenario, vs.Comparison, vs.evaluate: imported on first use, so that importing the package stays light
+    if name in ("Scenario", "Comparison", "evaluate"):
+        from . import scenario
+
+        return getattr(scenario, name)
+    raise AttributeError(f"module 'villagestudy' has no attribute {name!r}")

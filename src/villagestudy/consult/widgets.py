@@ -365,6 +365,8 @@ class ConsultationPanel:
                 getattr(self, f"_render_{step}")()
         except Exception as e:  # shown in the panel: a meeting must not face a traceback
             self.last_error = e
+            if kind == "weights":  # e.g. every weight at 0: the shares say so beside the sliders
+                self._render_shares()
             self.status_html.value = views.status_html(
                 t("consult_error", self.lang, error=f"{type(e).__name__}: {e}"), error=True)
             if self.raise_errors:
