@@ -89,8 +89,9 @@ def _expected():
                 "missed": set(m.loc[(m["standard_key"] == "weak_total_yuan") & (m["status"] == "missed"),
                                     "village_id"])}
 
+    land4_200k = {"weights": {"land": 4.0}, "standards": {"weak_total_yuan": 200_000.0}}
     return {"town_name": study.town_name(town), "default": shown(), "land4": shown(weights={"land": 4.0}),
-            "land4_200k": shown(weights={"land": 4.0}, standards={"weak_total_yuan": 200_000.0})}
+            "land4_200k": shown(**land4_200k), "town_scope": shown(scope="town", **land4_200k)}
 
 
 def _on_screen(page) -> dict:
@@ -192,6 +193,12 @@ def test_consult_app_in_chromium_offline(tmp_path):
                 _wait_for(lambda: _same(_on_screen(page), expected["land4_200k"]), 20,
                           "evaluate()'s missed list at 200,000 yuan")
                 assert "200,000" in page.inner_text('.vs-std[data-standard="weak_total_yuan"] .vs-std-head')
+
+                # the scope: this town only, as evaluate() with scope "town"
+                page.click('.vs-scope button:has-text("仅本镇")')
+                _wait_for(lambda: _same(_on_screen(page), expected["town_scope"]), 20,
+                          "evaluate()'s ranking with scope town")
+                assert page.locator('.vs-scope-note[data-scope="town"]').count() == 1
 
                 # save the scenario from the page
                 page.click("button.vs-save")
