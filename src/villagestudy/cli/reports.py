@@ -14,12 +14,10 @@ def cmd_reports(args) -> int:
     from .. import load_study
     from ..reports import run_reports
     from ..reports.batch import DEFAULT_STUDY
-    from ..scenario import ScenarioWarning
+    from ..scenario import Scenario, ScenarioWarning
     from .index import scenario_from_args
 
     if args.study is None and args.params:
-        from ..scenario import Scenario
-
         made_on = Scenario.from_json(args.params).study
         if made_on and Path(made_on).is_dir():  # the study the scenario was saved on
             args.study = Path(made_on)
@@ -35,7 +33,9 @@ def cmd_reports(args) -> int:
         towns = [scenario.town]  # a scenario saved about one town remakes that town's report only
         print(f"The scenario is about town {scenario.town}: only its report is made (--town to choose others).",
               file=sys.stderr)
-    params = {"scenario": scenario.replace(town=None).to_dict()}
+    # the default scenario is no parameter at all: reports made from Python without one stay reusable
+    shown = scenario.replace(town=None)
+    params = {} if shown.replace(study=None) == Scenario() else {"scenario": shown.to_dict()}
     args.town, args.year = towns, scenario.year
     on_cluster = contextlib.nullcontext()
     if args.scheduler:  # the up-front load and indicators of a partitioned study run on the cluster too
