@@ -295,7 +295,7 @@ def test_save_xlsx_and_unique_names(study, app, tmp_path):
     first = app.save(tmp_path / "s", fmt="xlsx")
     second = app.save(tmp_path / "s", fmt="xlsx")
     assert first.json_path != second.json_path and first.table_path.suffix == ".xlsx"
-    back = pd.read_excel(first.table_path, dtype={"village_id": str})
+    back = pd.read_excel(first.table_path, dtype={"village_id": str}, engine="openpyxl")
     assert back["village_id"].tolist() == html_ranking_ids(app)
     assert not list((tmp_path / "s").glob(".*"))  # no temporary file left behind
     for p in (tmp_path / "s").iterdir():
