@@ -49,9 +49,8 @@ def best_of(fn, repeat: int = 5) -> float:
 
 
 def measure(study, label: str, repeat: int) -> list[tuple]:
-    from villagestudy.consult.panel import ConsultationPanel, apply_standards
-    from villagestudy.metrics import compute_indicators
-    from villagestudy.ranking import rank_villages
+    from villagestudy.consult import ConsultationPanel
+    from villagestudy.scenario.evaluate import apply_standards, in_scope, indicator_table, rank_scope
 
     t0 = time.perf_counter()
     app = ConsultationPanel(study, raise_errors=True, out_dir=tempfile.mkdtemp())
@@ -91,18 +90,18 @@ def measure(study, label: str, repeat: int) -> list[tuple]:
         run("year", [lambda v=v: setattr(app.year_dropdown, "value", v) for v in seq])
 
     # floors, on the same town and year
-    table = app._base()
-    options = dict(study.settings.index_options or {})
+    scenario = app.scenario
+    base = indicator_table(study, app.year)
+    table = in_scope(base, scenario)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rank0 = best_of(lambda: rank_villages(table, uncertainty=False, options=options))
-        rank_mc = best_of(lambda: rank_villages(table, uncertainty={"n": app.mc_runs, "seed": 0}, options=options))
-    sub = study.for_towns(app.town_id)
-    indicators_s = best_of(lambda: compute_indicators(sub, app.year), repeat=3)
-    flags_s = best_of(lambda: apply_standards(table, app.settings))
-    rows += [(label, n, "floor: rank_villages, no uncertainty", rank0, rank0, 1),
-             (label, n, f"floor: rank_villages, {app.mc_runs} MC runs", rank_mc, rank_mc, 1),
-             (label, n, "compute_indicators (town)", indicators_s, indicators_s, 1),
+        rank0 = best_of(lambda: rank_scope(table, scenario.replace(runs=0), study))
+        rank_mc = best_of(lambda: rank_scope(table, scenario, study))
+    indicators_s = best_of(lambda: indicator_table(study, app.year), repeat=3)
+    flags_s = best_of(lambda: apply_standards(base, app.settings))
+    rows += [(label, n, "floor: rank_scope, no uncertainty", rank0, rank0, 1),
+             (label, n, f"floor: rank_scope, {scenario.runs} MC runs", rank_mc, rank_mc, 1),
+             (label, n, "indicator_table (study)", indicators_s, indicators_s, 1),
              (label, n, "apply_standards (flags only)", flags_s, flags_s, 1)]
     return rows
 

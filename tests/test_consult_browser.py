@@ -3,9 +3,10 @@
 Starts the CLI on a free port (its own process group, stopped in a finally),
 opens the app with every request to a host other than 127.0.0.1 blocked,
 moves a weight slider with the keyboard, types a new weak-village threshold,
-and checks the ranking and the list of villages missing the standard against
-the library computed here for the same values. Saves a screenshot to
-tests/artifacts/consult_app.png.
+and checks the ranking on screen (villages, order, ranks, scores to 1e-9) and the
+list of villages missing the standard against ``villagestudy.evaluate`` of the same
+scenario; checks the layout at 1280 x 720 (no horizontal scrolling). Saves
+screenshots to tests/artifacts/.
 """
 from __future__ import annotations
 
@@ -73,42 +74,53 @@ def _wait_for(predicate, timeout: float, what: str):
 
 
 def _expected():
-    """What the library says, for the app's first town and year."""
-    from villagestudy import load_study
-    from villagestudy.metrics import compute_indicators
-    from villagestudy.metrics.standards import missed_standards
-    from villagestudy.ranking import rank_villages
+    """What evaluate() says for the app's first town and year: default, land x4, then 消薄 at 200,000 yuan."""
+    from villagestudy import Scenario, evaluate, load_study
 
     study = load_study(SAMPLE)
     town = study.town_ids()[0]
-    sub = study.for_towns(town)
-    table = compute_indicators(sub, study.default_year)
 
-    def order(weights):
-        r = rank_villages(table, weights=weights, uncertainty=False).table["rank"].astype(float)
-        return r.sort_values(kind="mergesort").index.tolist()
+    def shown(**changes):
+        c = evaluate(study, Scenario(town=town, **changes)).for_town(town)
+        ranked = c.ranked()
+        m = c.missed
+        return {"ids": ranked.index.tolist(), "ranks": ranked["rank"].astype(int).tolist(),
+                "scores": ranked["score"].tolist(),
+                "missed": set(m.loc[(m["standard_key"] == "weak_total_yuan") & (m["status"] == "missed"),
+                                    "village_id"])}
 
-    def missed(threshold):
-        t = compute_indicators(sub, study.default_year, weak_total_yuan=threshold)
-        m = missed_standards(t, study.settings.replace(weak_total_yuan=threshold))
-        return set(m.loc[(m["standard_key"] == "weak_total_yuan") & (m["status"] == "missed"), "village_id"])
+    land4_200k = {"weights": {"land": 4.0}, "standards": {"weak_total_yuan": 200_000.0}}
+    return {"town_name": study.town_name(town), "default": shown(), "land4": shown(weights={"land": 4.0}),
+            "land4_200k": shown(**land4_200k), "town_scope": shown(scope="town", **land4_200k)}
 
-    return {"town_name": study.town_name(town), "order_1": order({"land": 1, "income": 1, "governance": 1}),
-            "order_4": order({"land": 4, "income": 1, "governance": 1}),
-            "missed_100k": missed(100_000), "missed_200k": missed(200_000)}
+
+def _on_screen(page) -> dict:
+    rows = page.eval_on_selector_all(
+        ".vs-consult-ranking tbody tr",
+        "rows => rows.map(r => [r.dataset.villageId, r.dataset.rank, r.dataset.score, "
+        "r.querySelector('.vs-score').textContent])")
+    missed = page.eval_on_selector_all('.vs-std[data-standard="weak_total_yuan"] .vs-missed-villages li',
+                                       "items => items.map(i => i.dataset.villageId)")
+    return {"ids": [r[0] for r in rows], "ranks": [int(r[1]) for r in rows],
+            "scores": [float(r[2]) for r in rows], "shown_scores": [r[3] for r in rows], "missed": set(missed)}
+
+
+def _same(screen: dict, want: dict) -> bool:
+    """The same villages in the same order, the same ranks, scores to 1e-9, the same missed list."""
+    return (screen["ids"] == want["ids"] and screen["ranks"] == want["ranks"] and screen["missed"] == want["missed"]
+            and all(abs(a - b) <= 1e-9 for a, b in zip(screen["scores"], want["scores"])))
 
 
 def test_consult_app_in_chromium_offline(tmp_path):
     exe = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
-    started = time.monotonic()
     out_dir = tmp_path / "scenarios"
     proc, port, lines = _start_server(out_dir)
     try:
         expected = _expected()  # computed while the server starts
-        assert expected["order_4"] != expected["order_1"], "land x4 must change the sample's ranking"
-        assert expected["missed_200k"] > expected["missed_100k"], "200,000 yuan must add weak villages"
+        assert expected["land4"]["ids"] != expected["default"]["ids"], "land x4 must change the sample's ranking"
+        assert expected["land4_200k"]["missed"] > expected["land4"]["missed"], "200,000 yuan must add weak villages"
         url = f"http://127.0.0.1:{port}/"
         _wait_for(lambda: any(line.startswith("Consultation app:") for line in lines) or proc.poll() is not None,
                   30, "the server address")
@@ -118,7 +130,7 @@ def test_consult_app_in_chromium_offline(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
             try:
-                page = browser.new_page(viewport={"width": 1400, "height": 1900})
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
                 outside, page_errors = [], []
                 page.on("pageerror", lambda e: page_errors.append(str(e)))
 
@@ -134,19 +146,33 @@ def test_consult_app_in_chromium_offline(tmp_path):
                 page.wait_for_selector(".vs-consult-ranking tbody tr[data-village-id]", timeout=TIMEOUT_S * 1000)
 
                 def ranking():
-                    return page.eval_on_selector_all(".vs-consult-ranking tbody tr",
-                                                     "rows => rows.map(r => r.dataset.villageId)")
+                    return _on_screen(page)["ids"]
 
-                def missed():
-                    return set(page.eval_on_selector_all(
-                        '.vs-std[data-standard="weak_total_yuan"] .vs-missed-villages li',
-                        "items => items.map(i => i.dataset.villageId)"))
+                screen = _on_screen(page)
+                assert _same(screen, expected["default"]), (screen, expected["default"])
+                from villagestudy.viz._geom import fmt_number
 
-                assert ranking() == expected["order_1"]
-                assert missed() == expected["missed_100k"]
+                assert screen["shown_scores"] == [fmt_number(v) for v in expected["default"]["scores"]]
+                assert page.locator('.vs-scope-note[data-scope="study"]').count() == 1  # the scope is on screen
                 # the map really draws (plotly.js from the local jupyterlab-plotly extension)
                 page.wait_for_selector(".vs-map .js-plotly-plot .scatterlayer path", timeout=20_000)
                 assert expected["town_name"] in page.locator(".vs-map .gtitle").text_content()
+
+                # at 1280 x 720 the ranking, the map and the missed list need no horizontal scrolling
+                page.wait_for_timeout(300)
+                overflow = page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth")
+                assert overflow <= 0, f"the page scrolls sideways by {overflow}px at 1280 px"
+                for sel in (".vs-consult-ranking", ".vs-map .js-plotly-plot", ".vs-consult-missed"):
+                    box_ = page.locator(sel).first.bounding_box()
+                    assert box_ and box_["x"] >= 0 and box_["x"] + box_["width"] <= 1280 + 0.5, (sel, box_)
+                    wide = page.eval_on_selector(sel, "e => e.scrollWidth - e.clientWidth")
+                    assert wide <= 1, f"{sel} scrolls sideways by {wide}px"
+                for sel in (".vs-consult-ranking", ".vs-map .js-plotly-plot .scatterlayer path"):
+                    page.wait_for_selector(sel, timeout=20_000)
+                    assert page.locator(sel).first.bounding_box()["y"] < 720, f"{sel} starts below the first screen"
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "consult_app_1280x720.png"))
+                page.set_viewport_size({"width": 1400, "height": 1900})
 
                 # weight slider: keyboard on the noUiSlider handle, 1.0 -> 4.0 in steps of 0.5
                 handle = page.locator(".vs-w-land .noUi-handle")
@@ -155,7 +181,8 @@ def test_consult_app_in_chromium_offline(tmp_path):
                     handle.press("ArrowRight")
                 _wait_for(lambda: page.inner_text(".vs-w-land .widget-readout").strip() == "4.0", 10,
                           "the land slider at 4.0")
-                _wait_for(lambda: ranking() == expected["order_4"], 20, "the ranking with land weighing 4")
+                _wait_for(lambda: _same(_on_screen(page), expected["land4"]), 20,
+                          "the ranking of evaluate() with land weighing 4")
                 shares = page.eval_on_selector_all(".vs-shares [data-share]", "s => s.map(e => +e.dataset.share)")
                 assert shares == [67, 17, 16] and sum(shares) == 100
 
@@ -163,9 +190,15 @@ def test_consult_app_in_chromium_offline(tmp_path):
                 box = page.locator(".vs-std-weak_total_yuan input")
                 box.fill("200000")
                 box.press("Enter")
-                _wait_for(lambda: missed() == expected["missed_200k"], 20, "the missed list at 200,000 yuan")
+                _wait_for(lambda: _same(_on_screen(page), expected["land4_200k"]), 20,
+                          "evaluate()'s missed list at 200,000 yuan")
                 assert "200,000" in page.inner_text('.vs-std[data-standard="weak_total_yuan"] .vs-std-head')
-                assert ranking() == expected["order_4"]  # a standard does not move the ranking
+
+                # the scope: this town only, as evaluate() with scope "town"
+                page.click('.vs-scope button:has-text("仅本镇")')
+                _wait_for(lambda: _same(_on_screen(page), expected["town_scope"]), 20,
+                          "evaluate()'s ranking with scope town")
+                assert page.locator('.vs-scope-note[data-scope="town"]').count() == 1
 
                 # save the scenario from the page
                 page.click("button.vs-save")
@@ -185,4 +218,3 @@ def test_consult_app_in_chromium_offline(tmp_path):
     finally:
         _stop_server(proc)
     assert proc.poll() is not None
-    assert time.monotonic() - started < 90

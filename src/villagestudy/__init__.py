@@ -16,5 +16,7 @@ from .metrics import compute_indicators
 from .settings import Settings
 from .study import Study
 
+from .scenario import Comparison, Scenario, evaluate
+
 __all__ = ["catalog", "datasets", "reports", "backends", "__version__", "load_study", "Study", "StudyError",
-           "Problem", "Settings", "compute_indicators"]
+           "Problem", "Settings", "compute_indicators", "Scenario", "Comparison", "evaluate"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import UsageError
 from ..index.uncertainty import DEFAULT_RUNS
-from ._common import _json_arg
+from ._common import _json_arg, _year
 
 
 def cmd_index(args) -> int:
@@ -33,35 +33,66 @@ def cmd_index(args) -> int:
     return 0
 
 
+def scenario_from_args(args, study=None):
+    """The scenario of a command: ``--params FILE`` (if any) with the options given on top, validated.
+
+    Every problem (unknown key, pillar, indicator, standard or method, negative or
+    all-zero weights, a year or town without data) is one UsageError naming the keys.
+    """
+    from ..scenario import Scenario
+
+    scenario = Scenario.from_json(args.params) if getattr(args, "params", None) else Scenario()
+    changes = {}
+    if getattr(args, "weights", None) is not None:
+        changes["weights"] = {**scenario.weights, **args.weights}
+    if getattr(args, "standards", None) is not None:
+        changes["standards"] = {**scenario.standards, **args.standards}
+    for key in ("year", "scope", "normalise", "aggregate", "impute", "runs", "seed"):
+        value = getattr(args, key, None)
+        if value is not None:
+            changes[key] = value
+    towns = getattr(args, "town", None)
+    if isinstance(towns, list):
+        towns = towns[0] if len(towns) == 1 else None
+    if towns is not None:
+        changes["town"] = str(towns)
+    if study is not None and getattr(args, "study", None) is not None:
+        changes["study"] = str(Path(args.study).resolve())  # the study this run uses
+    scenario = scenario.replace(**changes)
+    return scenario.validate(study)
+
+
 def cmd_rank(args) -> int:
+    import warnings
+
     from ..io import load_study
-    from ..metrics import compute_indicators
     from .._atomic import write_table
-    from ..ranking import rank_villages
+    from ..scenario import ScenarioWarning, evaluate
 
     study = load_study(args.study)
-    table = compute_indicators(study, year=args.year)
-    options = dict(study.settings.index_options)
-    if study.settings.weights:
-        options["weights"] = dict(study.settings.weights)
-    try:
-        ranking = rank_villages(table, weights=args.weights, normalise=args.normalise, aggregate=args.aggregate,
-                                uncertainty={"n": args.runs, "seed": args.seed} if args.runs else False,
-                                options=options)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    out = ranking.table.reset_index()
-    cols = ["village_id", "town_id", "village_name", "land", "income", "governance", "score", "rank",
-            "rank_in_town", "rank_median", "rank_p05", "rank_p95", "data_availability"]
-    out = out[[c for c in cols if c in out]]
-    if args.out:
-        write_table(out, args.out, index=False)
-        print(f"Wrote {len(out)} villages to {args.out}", file=sys.stderr)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        scenario = scenario_from_args(args, study)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    comparison = evaluate(study, scenario)
+    if args.town and scenario.scope == "study":
+        comparison = comparison.for_town(args.town)
+    if args.out and str(args.out).endswith(".json"):
+        comparison.to_json(args.out)
+        print(f"Wrote the comparison of {len(comparison.ranking)} villages to {args.out}", file=sys.stderr)
+    elif args.out:
+        write_table(comparison.ranking, args.out, index=False)
+        print(f"Wrote {len(comparison.ranking)} villages to {args.out}", file=sys.stderr)
     else:
         from ..safe_text import neutralise_frame
 
-        neutralise_frame(out).to_csv(sys.stdout, index=False)
-    for n in ranking.notes:
+        neutralise_frame(comparison.ranking).to_csv(sys.stdout, index=False)
+    s = comparison.scenario
+    scope = "the whole study" if s.scope == "study" else f"town {s.town}"
+    print(f"scope: scores normalised and ranked over {scope}; year {s.year}; {s.normalise}/{s.aggregate}; "
+          f"{s.runs} Monte Carlo runs (seed {s.seed})", file=sys.stderr)
+    for n in comparison.index_notes:
         print(f"note: {n}", file=sys.stderr)
     return 0
 
@@ -93,15 +124,27 @@ def add_commands(sub) -> None:
     s.add_argument("--mc-aggregate", nargs="+", choices=AGGREGATION_METHODS, help="aggregations to vary over")
     s.set_defaults(func=cmd_index)
 
+    from ..scenario.model import AGGREGATIONS, IMPUTATIONS, NORMALISATIONS, SCOPES
+
     s = sub.add_parser("rank", help="rank the villages of a study (land, income, governance, overall)",
                        description="Composite scores per pillar and overall, rank, rank within the town and the "
-                                   "5th-95th percentile rank interval from a Monte Carlo over the method choices.")
+                                   "5th-95th percentile rank interval from a Monte Carlo over the method choices. "
+                                   "Computed from a scenario (--params, e.g. saved in the consultation app) with "
+                                   "the options below on top; the same scenario gives the same ranking as the "
+                                   "app and the town reports.")
     s.add_argument("study", type=Path, help="the study folder")
-    s.add_argument("--year", type=int, help="year of income and governance indicators")
-    s.add_argument("--out", type=Path, help="output file (.csv, .parquet or .xlsx); default CSV to stdout")
+    s.add_argument("--params", type=Path, metavar="SCENARIO.json", help="a scenario JSON (saved by the app)")
+    s.add_argument("--year", type=_year, help="year of income and governance indicators")
+    s.add_argument("--scope", choices=SCOPES,
+                   help="villages normalised and ranked together: the whole study (default) or one town")
+    s.add_argument("--town", metavar="ID", help="only this town's villages (with --scope town: ranked on their own)")
+    s.add_argument("--out", type=Path, help="output file (.csv, .parquet, .xlsx, or .json for the whole "
+                                            "comparison); default CSV to stdout")
     s.add_argument("--weights", type=_json_arg, help='weights as JSON, e.g. \'{"governance": 2}\'')
-    s.add_argument("--normalise", choices=NORMALISATION_METHODS, help="default minmax")
-    s.add_argument("--aggregate", choices=AGGREGATION_METHODS, help="default arithmetic")
-    s.add_argument("--runs", type=int, default=DEFAULT_RUNS, help=f"Monte Carlo runs (default {DEFAULT_RUNS}; 0 for none)")
-    s.add_argument("--seed", type=int, default=0, help="Monte Carlo seed (default 0)")
+    s.add_argument("--standards", type=_json_arg, help='standards as JSON, e.g. \'{"weak_total_yuan": 200000}\'')
+    s.add_argument("--normalise", choices=NORMALISATIONS, help="default minmax")
+    s.add_argument("--aggregate", choices=AGGREGATIONS, help="default arithmetic")
+    s.add_argument("--impute", choices=IMPUTATIONS, help="default none")
+    s.add_argument("--runs", type=int, help=f"Monte Carlo runs (default {DEFAULT_RUNS}; 0 for none)")
+    s.add_argument("--seed", type=int, help="Monte Carlo seed (default 0)")
     s.set_defaults(func=cmd_rank)

@@ -2,24 +2,41 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
-from ._common import _json_arg
+from ._common import _json_arg, _year
 
 
 def cmd_reports(args) -> int:
-    from ..reports import run_reports
+    import warnings
 
-    params = {}
-    if args.params:
-        params.update(_load_params(args.params))
-    if args.weights:
-        params["weights"] = args.weights
-    if args.standards:
-        params["standards"] = args.standards
+    from ..io import load_study
+    from ..reports import run_reports
+    from ..reports.batch import DEFAULT_STUDY
+    from ..scenario import Scenario, ScenarioWarning
+    from .index import scenario_from_args
+
+    if args.study is None and args.params:
+        made_on = Scenario.from_json(args.params).study
+        if made_on and Path(made_on).is_dir():  # the study the scenario was saved on
+            args.study = Path(made_on)
+            print(f"Study: {made_on} (from the scenario)", file=sys.stderr)
+    study = load_study(args.study or DEFAULT_STUDY)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ScenarioWarning)
+        scenario = scenario_from_args(args, study)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    towns = args.town
+    if not towns and args.params and scenario.town is not None:
+        towns = [scenario.town]  # a scenario saved about one town remakes that town's report only
+        print(f"The scenario is about town {scenario.town}: only its report is made (--town to choose others).",
+              file=sys.stderr)
+    # the default scenario is no parameter at all: reports made from Python without one stay reusable
+    shown = scenario.replace(town=None)
+    params = {} if shown.replace(study=None) == Scenario() else {"scenario": shown.to_dict()}
+    args.town, args.year = towns, scenario.year
     on_cluster = contextlib.nullcontext()
     if args.scheduler:  # the up-front load and indicators of a partitioned study run on the cluster too
         from ..backends.dask import open_client
@@ -43,19 +60,6 @@ def cmd_reports(args) -> int:
     return 0
 
 
-def _load_params(path: Path) -> dict:
-    """Parameters saved by a consultation (scenario JSON): its 'parameters' object or the whole file."""
-    from ..consult.scenario import check_scenario
-
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if isinstance(data, dict) and "parameters" not in data:
-            data = {"parameters": data}
-        return check_scenario(data, path)["parameters"]
-    except (OSError, ValueError) as e:
-        raise UsageError(f"cannot read parameters from {path}: {e}") from None
-
-
 def add_commands(sub) -> None:
     """Register reports."""
     from ..reports.batch import DEFAULT_OUT
@@ -67,14 +71,20 @@ def add_commands(sub) -> None:
     s.add_argument("study", nargs="?", type=Path, default=None, help="study folder (default: the bundled sample)")
     s.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     s.add_argument("--town", action="append", metavar="ID", help="only this town (repeatable)")
-    s.add_argument("--year", type=int, help="report year (default: the study's year)")
+    s.add_argument("--year", type=_year, help="report year (default: the study's year)")
     s.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
     s.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: number of cores)")
     s.add_argument("--force", action="store_true", help="remake reports whose inputs did not change")
     s.add_argument("--notebook", type=Path, help="report notebook (default notebooks/town_report.ipynb)")
     s.add_argument("--weights", type=_json_arg, help='pillar weights as JSON, e.g. \'{"governance": 2}\'')
     s.add_argument("--standards", type=_json_arg, help='standards as JSON, e.g. \'{"weak_total_yuan": 200000}\'')
-    s.add_argument("--params", type=Path, help="a scenario JSON saved by the consultation app")
+    s.add_argument("--params", type=Path, metavar="SCENARIO.json",
+                   help="a scenario JSON saved by the consultation app (its town only, unless --town)")
+    s.add_argument("--scope", choices=["study", "town"],
+                   help="villages normalised and ranked together: the whole study (default) or each town alone")
+    s.add_argument("--normalise", choices=["minmax", "zscore", "rank", "prank"], help="default minmax")
+    s.add_argument("--aggregate", choices=["arithmetic", "geometric", "harmonic"], help="default arithmetic")
+    s.add_argument("--runs", type=int, help="Monte Carlo runs behind the rank intervals (default 500)")
     s.add_argument("--inline-plotly", action="store_true",
                    help="inline plotly.js in every report instead of one shared copy under OUT/assets")
     s.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,24 +1,26 @@
-"""Consultation app: widgets that recompute the comparison live during a meeting.
+"""Consultation app: widgets that show one scenario's Comparison live during a meeting.
 
 Public API::
 
     panel(study_or_path=None, lang="zh", **options) -> ConsultationPanel   # display .widget
-    ConsultationPanel                  # .weight_sliders, .standard_inputs, .ranking, .missed, .save() ...
-    apply_standards(table, settings)   # the standard-dependent flags, recomputed cheaply
-    weight_shares(weights)             # weights as whole percentages summing to 100
-    save_scenario / load_scenario      # a meeting's choices on record (table + JSON)
+    ConsultationPanel       # .comparison (what is shown), .scenario, .weight_sliders, .scope_toggle, .save() ...
+    ConsultationState       # the pure state: a scenario, its Comparison, the recompute steps and caches
+    weight_shares(weights)  # weights as whole percentages summing to 100
+    save_scenario / load_scenario      # a meeting's scenario on record (JSON + table); read with Scenario.from_json
     serve(study=None, port=None, host="127.0.0.1", lang="zh", open_browser=True)   # Voilà app
+
+Layout: :mod:`~villagestudy.consult.state` (no widgets), :mod:`~villagestudy.consult.widgets`
+(ipywidgets wired to the state), :mod:`~villagestudy.consult.views` (HTML from the
+Jinja2 templates in ``consult/templates``).
 
 ``villagestudy consult [STUDY]`` serves ``notebooks/consultation.ipynb`` with
 Voilà, bound to 127.0.0.1 unless ``--host`` says otherwise.
-
-Note: ``villagestudy.consult.panel`` is the function; the module is
-``villagestudy.consult.panel`` in ``sys.modules`` (import names from it with
-``from villagestudy.consult.panel import ...``).
 """
-from .panel import ConsultationPanel, apply_standards, panel, weight_shares
-from .scenario import SavedScenario, load_scenario, save_scenario, scenario_parameters
+from .scenario import SavedScenario, load_scenario, save_scenario
 from .serve import serve
+from .state import ConsultationState
+from .views import weight_shares
+from .widgets import ConsultationPanel, panel
 
-__all__ = ["panel", "ConsultationPanel", "apply_standards", "weight_shares", "SavedScenario", "save_scenario",
-           "load_scenario", "scenario_parameters", "serve"]
+__all__ = ["panel", "ConsultationPanel", "ConsultationState", "weight_shares", "SavedScenario", "save_scenario",
+           "load_scenario", "serve"]

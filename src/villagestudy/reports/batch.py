@@ -94,6 +94,11 @@ def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: 
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:20]
 
 
+def comparison_file_name(safe: str) -> str:
+    """The audit file beside a report: the Comparison it showed (``town_<id>.comparison.json``)."""
+    return f"{safe}.comparison.json"
+
+
 def _sidecar(out_dir: Path, safe: str) -> Path:
     return out_dir / f"{safe}.json"
 
@@ -119,6 +124,7 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
     work = out / ".work" / job.safe_name
     work.mkdir(parents=True, exist_ok=True)
     executed = work / f"{job.safe_name}.ipynb"
+    comparison = work / comparison_file_name(job.safe_name)  # written by the report from the Comparison it shows
     started = time.perf_counter()
     result = TownResult(job.town_id, job.town_name, job.safe_name, "failed")
     error_text, log_text = None, ""
@@ -127,7 +133,8 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
         socket_dir = tempfile.mkdtemp(prefix="vs-kernel-")
         try:
             pm.execute_notebook(
-                job.notebook, str(executed), parameters=job.parameters, kernel_name="python3",
+                job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison)},
+                kernel_name="python3",
                 execution_timeout=EXECUTION_TIMEOUT_S, start_timeout=START_TIMEOUT_S, progress_bar=False,
                 log_output=False, cwd=str(Path(job.notebook).parent),
                 # the kernel's start-up log is noise in a batch
@@ -140,6 +147,9 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                 tmp.write_text(page, encoding="utf-8")
             with atomic_path(out / f"{job.safe_name}.ipynb") as tmp:
                 shutil.copyfile(executed, tmp)
+            if comparison.exists():
+                with atomic_path(out / comparison_file_name(job.safe_name)) as tmp:
+                    shutil.copyfile(comparison, tmp)
             result.status, error_text = "ok", None
             break
         except pm.PapermillExecutionError as e:
@@ -265,7 +275,10 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         for job in jobs_list:
             job.parameters["context_path"] = str(context)
     results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
-    figures = key_figures(loaded, year=year)
+    results += _kept_towns(out_dir, [t for t in known if t not in chosen], loaded)
+    results.sort(key=lambda r: known.index(r.town_id))
+    standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
+    figures = key_figures(loaded.with_settings(**standards) if standards else loaded, year=year)  # the standards shown
     for r in results:
         r.key_figures = figures.get(r.town_id, {})
     provenance = {"data_fingerprint": loaded.fingerprint, "package_version": __version__,
@@ -282,9 +295,18 @@ def _store_context(study, path: Path, year, extra: dict) -> None:
     from .context import build_context, save_context
 
     keys = ("weights", "standards", "normalise", "aggregate", "uncertainty_runs")
-    defaults = {"normalise": "minmax", "aggregate": "arithmetic", "uncertainty_runs": 500}
-    choice = {k: extra.get(k, defaults.get(k)) for k in keys}
-    save_context(build_context(study, year, **choice), path)
+    choice = {k: extra[k] for k in keys if k in extra}
+    save_context(build_context(study, extra.get("scenario"), year=year, **choice), path)
+
+
+def _kept_towns(out_dir: Path, town_ids: list[str], study) -> list[TownResult]:
+    """Towns not asked for whose earlier report is still in ``out_dir``: kept on the index page as they are."""
+    kept = []
+    for town_id in town_ids:
+        safe = safe_file_name(town_id)
+        if (out_dir / f"{safe}.html").exists() and _sidecar(out_dir, safe).exists():
+            kept.append(TownResult(town_id, study.town_name(town_id), safe, "reused"))
+    return kept
 
 
 def _install_plotly(out_dir: Path) -> str:

@@ -1,9 +1,9 @@
 """Study-wide results that every town report of a batch shares, computed once.
 
-A town report ranks its villages against the whole study, so each report needs
-the indicators and the composite index of every village. The batch computes
-them once (:func:`build_context`), stores them beside the reports, and every
-report loads them (:func:`load_context`) instead of recomputing them per town.
+A town report shows its town's view of one :class:`~villagestudy.Comparison`
+(:func:`villagestudy.evaluate` of the batch's scenario). The batch evaluates it
+once (:func:`build_context`), stores it beside the reports, and every report
+loads it (:func:`load_context`) instead of recomputing it per town.
 """
 from __future__ import annotations
 
@@ -15,11 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from .._atomic import atomic_path
-from ..index.uncertainty import DEFAULT_RUNS
 from ..io import load_study
-from ..metrics import compute_indicators
-from ..ranking import rank_villages
-from ..settings import STANDARDS
+from ..scenario import Scenario, evaluate
 from ..stats import InsufficientDataError, fixed_effects_ols
 
 
@@ -35,12 +32,34 @@ class StudyModels:
 
 @dataclass
 class ReportContext:
-    study: object  # Study
-    year: int | None
-    table: pd.DataFrame
-    ranks: object  # ranking.VillageRanking
+    """What every town report of a batch shares: the study and the Comparison(s) of one scenario.
+
+    With scope ``study`` one comparison covers every village and a report shows
+    its town's view (:meth:`Comparison.for_town`); with scope ``town`` each town
+    has a comparison of its own villages.
+    """
+
+    study: object  # Study, with the scenario's standards in force
+    scenario: object  # Scenario (not resolved: the town is each report's own)
+    comparison: object  # Comparison over the whole study (its indicators also feed the models)
+    comparisons: dict  # scope town: town_id -> Comparison of that town alone
     parameters: dict
     models: StudyModels | None = None
+
+    @property
+    def year(self) -> int | None:
+        return self.comparison.scenario.year
+
+    @property
+    def table(self):
+        """The study-wide indicator table (standards in force)."""
+        return self.comparison.indicators
+
+    def comparison_for(self, town_id: str):
+        """The Comparison a town's report shows (its villages; ranks from the scenario's scope)."""
+        if self.comparisons:
+            return self.comparisons[str(town_id)]
+        return self.comparison.for_town(str(town_id))
 
 
 REPORT_OUTCOME = "operating_income_per_resident_yuan"
@@ -64,31 +83,43 @@ def fit_report_models(table: pd.DataFrame) -> StudyModels:
     return models
 
 
-def context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs) -> dict:
-    return {"year": int(year) if year else None, "weights": dict(weights or {}), "standards": dict(standards or {}),
-            "normalise": normalise, "aggregate": aggregate, "uncertainty_runs": int(uncertainty_runs)}
+def report_scenario(scenario=None, *, year=None, weights=None, standards=None, normalise=None, aggregate=None,
+                    uncertainty_runs=None):
+    """The Scenario of a report: ``scenario`` (a Scenario or its dict) or the older separate parameters."""
+    if scenario:
+        scenario = scenario if isinstance(scenario, Scenario) else Scenario.from_dict(scenario)
+    else:
+        runs = None if uncertainty_runs is None or int(uncertainty_runs) < 0 else int(uncertainty_runs)
+        scenario = Scenario(weights=weights or {}, standards=standards or {}, normalise=normalise or None,
+                            aggregate=aggregate or None, runs=runs)
+    if year:
+        scenario = scenario.replace(year=int(year))
+    return scenario
 
 
-def build_context(study, year=None, weights=None, standards=None, normalise="minmax", aggregate="arithmetic",
-                  uncertainty_runs=DEFAULT_RUNS) -> ReportContext:
-    """Load (if given a path) and compute what every town report of a study needs."""
-    params = context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs)
+def context_parameters(scenario) -> dict:
+    """What a stored context was made with (compared before reusing it)."""
+    return {"scenario": scenario.to_dict()}
+
+
+def build_context(study, scenario=None, **legacy) -> ReportContext:
+    """Load (if given a path) and evaluate what every town report of a study needs.
+
+    ``scenario`` is a Scenario or its dict; ``legacy`` takes the older separate
+    parameters (``year``, ``weights``, ``standards``, ``normalise``,
+    ``aggregate``, ``uncertainty_runs``).
+    """
+    scenario = report_scenario(scenario, **legacy)
     if not hasattr(study, "villages"):
         study = load_study(study)
-    if standards:
-        unknown = sorted(set(standards) - set(STANDARDS))
-        if unknown:
-            raise ValueError(f"unknown standard(s) {', '.join(unknown)}; known: {', '.join(STANDARDS)}")
-        study = study.with_settings(**standards)
-    year = int(year) if year else study.default_year
-    table = compute_indicators(study, year=year)
-    options = dict(study.settings.index_options)
-    if study.settings.weights:
-        options["weights"] = dict(study.settings.weights)
-    ranks = rank_villages(table, weights=weights, normalise=normalise, aggregate=aggregate,
-                          uncertainty={"n": uncertainty_runs, "seed": 0} if uncertainty_runs else False,
-                          options=options)
-    return ReportContext(study, year, table, ranks, params, fit_report_models(table))
+    study_scope = scenario.replace(scope="study", town=None)
+    comparison = evaluate(study, study_scope)
+    comparisons = {}
+    if scenario.scope == "town":
+        comparisons = {t: evaluate(study, scenario.replace(town=t)) for t in study.town_ids()}
+    shown = study.with_settings(**comparison.scenario.standards)
+    return ReportContext(shown, scenario, comparison, comparisons, context_parameters(scenario),
+                         fit_report_models(comparison.indicators))
 
 
 def save_context(ctx: ReportContext, path: Path) -> Path:

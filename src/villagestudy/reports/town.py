@@ -45,6 +45,8 @@ register({
     "rep_grid_of": {"zh": "网格与微网格：{name}", "en": "Grids and micro-grids: {name}"},
     "rep_rank_note": {"zh": "得分按全研究区（{n} 个村社区）统一标准化计算；区间为蒙特卡洛（{runs} 次）下名次的 5%–95% 分位。",
                       "en": "Scores are normalised over the whole study ({n} villages); intervals are the 5th-95th percentile ranks over {runs} Monte Carlo runs."},
+    "rep_rank_note_town": {"zh": "得分仅在本镇（街道）{n} 个村社区之间标准化计算，不能与其他镇（街道）的得分比较；区间为蒙特卡洛（{runs} 次）下名次的 5%–95% 分位。",
+                           "en": "Scores are normalised over this town only ({n} villages) and cannot be compared with other towns; intervals are the 5th-95th percentile ranks over {runs} Monte Carlo runs."},
     "rep_index_notes": {"zh": "指数说明", "en": "Notes on the index"},
     "rep_stats_intro": {"zh": "以全研究区村（社区）为样本，镇（街道）固定效应、按镇聚类的稳健标准误（少量聚类时用 t 分布）。",
                         "en": "All villages of the study; town fixed effects with town-clustered standard errors (t-based with few clusters)."},
@@ -82,38 +84,48 @@ class TownReport:
     weights, standards : dict
         Index weights (pillars or indicators) and overrides of standards
         (settings keys such as ``weak_total_yuan``).
-    normalise, aggregate : str
-        Index methods (see :func:`villagestudy.ranking.rank_villages`).
-    uncertainty_runs : int
-        Monte Carlo runs for rank intervals (0 for none).
+    normalise, aggregate : str, optional
+        Index methods (see :func:`villagestudy.ranking.rank_villages`); empty for the study's choice.
+    uncertainty_runs : int, optional
+        Monte Carlo runs for rank intervals (0 for none; None or negative for the study's choice).
+    scenario : dict, optional
+        A :class:`villagestudy.Scenario` as a dict; replaces the four index parameters above.
+    comparison_path : str, optional
+        Where to write the Comparison the report shows (JSON), for the audit trail.
     report_mode : bool
         True in batch reports (figures rendered for offline HTML).
     """
 
     def __init__(self, study_path: str, town_id: str = "", year: int | None = 0, lang: str = "zh",
-                 weights: dict | None = None, standards: dict | None = None, normalise: str = "minmax",
-                 aggregate: str = "arithmetic", uncertainty_runs: int = 500, report_mode: bool = False,
-                 context_path: str = ""):
-        from .context import build_context, context_parameters, load_context
+                 weights: dict | None = None, standards: dict | None = None, normalise: str | None = None,
+                 aggregate: str | None = None, uncertainty_runs: int | None = None, report_mode: bool = False,
+                 context_path: str = "", scenario: dict | None = None, comparison_path: str = ""):
+        from .context import build_context, context_parameters, load_context, report_scenario
 
         report_mode_set(report_mode)
         self.lang = "en" if str(lang).startswith("en") else "zh"
-        params = context_parameters(year, weights, standards, normalise, aggregate, uncertainty_runs)
-        ctx = load_context(context_path, params) if context_path else None
+        scen = report_scenario(scenario, year=year, weights=weights, standards=standards, normalise=normalise,
+                               aggregate=aggregate, uncertainty_runs=uncertainty_runs)
+        ctx = load_context(context_path, context_parameters(scen)) if context_path else None
         if ctx is None:
-            ctx = build_context(study_path, year, weights, standards, normalise, aggregate, uncertainty_runs)
+            ctx = build_context(study_path, scen)
         study = ctx.study
-        self.study, self.year, self.table, self.ranks = study, ctx.year, ctx.table, ctx.ranks
-        self.models = ctx.models
         self.town_id = str(town_id) if town_id else study.town_ids()[0]
         if self.town_id not in study.town_ids():
             raise ValueError(f"unknown town {self.town_id!r}; the study has {', '.join(study.town_ids())}")
-        self.parameters = {"town_id": self.town_id, "year": self.year, "lang": self.lang, "weights": weights or {},
-                           "standards": standards or {}, "normalise": normalise, "aggregate": aggregate,
-                           "uncertainty_runs": uncertainty_runs}
+        # every number below comes from this one Comparison (villagestudy.evaluate), written beside the report
+        self.comparison = ctx.comparison_for(self.town_id)
+        self.scope_comparison = ctx.comparisons.get(self.town_id, ctx.comparison)
+        self.study, self.year = study, self.comparison.scenario.year
+        self.table = self.scope_comparison.indicators
+        self.scope_ranking = self.scope_comparison.ranking.set_index("village_id")
+        self.models = ctx.models
+        self.parameters = {"town_id": self.town_id, "lang": self.lang, "scenario": self.comparison.scenario.to_dict()}
         self.town = study.for_towns(self.town_id)
-        self.town_table = self.table[self.table["town_id"] == self.town_id]
+        self.town_table = self.comparison.indicators
         self.made = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        if comparison_path:
+            self.comparison.to_json(comparison_path)
 
     # ---------------------------------------------------------------- helpers
     def _t(self, key: str, **fields) -> str:
@@ -134,7 +146,7 @@ class TownReport:
 
     def provenance(self) -> None:
         rows = {
-            "study": self.study.settings.name, "data fingerprint": self.study.fingerprint,
+            "study": self.study.settings.name, "data fingerprint": self.comparison.provenance["data_fingerprint"],
             "package version": __version__, "parameters": json.dumps(self.parameters, ensure_ascii=False,
                                                                      sort_keys=True),
             "made": self.made,
@@ -147,7 +159,6 @@ class TownReport:
                       f'</summary>{synthetic}<table class="vs-table">{body}</table></details>'))
 
     def overview(self) -> None:
-        from ..metrics.standards import missed_standards
         from ..viz import village_map
 
         show(heading(self._t("rep_overview")))
@@ -159,10 +170,10 @@ class TownReport:
 
         show(HTMLText("<p>" + html.escape(self._t("rep_glance", n=len(v), reg=total("registered_pop"),
                                                   res=total("resident_pop"), hh=total("households"))) + "</p>"))
-        if self.study.has("boundaries") and self.ranks.result is not None:
-            show(village_map(self.study, self.ranks.table, "score", town_id=self.town_id,
+        if self.study.has("boundaries") and self.comparison.has_index:
+            show(village_map(self.study, self.scope_ranking, "score", town_id=self.town_id,
                              settings=self.study.settings, lang=self.lang))
-        missed = missed_standards(self.town_table, self.study.settings)
+        missed = self.comparison.missed
         missed = missed[missed["missed"].fillna(False).astype(bool)]
         show(heading(self._t("rep_missing_list"), 3))
         if missed.empty:
@@ -261,11 +272,13 @@ class TownReport:
         from ..viz import rank_intervals
 
         show(heading(self._t("rep_ranking")))
-        town_ranks = self.ranks.table[self.ranks.table["town_id"] == self.town_id]
-        runs = self.parameters["uncertainty_runs"]
-        show(note(self._t("rep_rank_note", n=len(self.ranks.table), runs=runs)))
-        if self.ranks.result is None:
-            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+        town_ranks = self.comparison.ranking.set_index("village_id")
+        runs = self.comparison.scenario.runs
+        note_key = "rep_rank_note" if self.comparison.scenario.scope == "study" else "rep_rank_note_town"
+        show(note(self._t(note_key, n=len(self.scope_ranking), runs=runs)))
+        if not self.comparison.has_index:
+            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.comparison.index_notes)
+                          + "</ul>"))
             return
         if runs and "rank_median" in town_ranks:
             show(rank_intervals(town_ranks, study=self.study, lang=self.lang))
@@ -276,9 +289,10 @@ class TownReport:
                          for c in cols]
         frame.index.name = self._t("rep_col_village")
         show(frame)
-        if self.ranks.notes:
+        if self.comparison.index_notes:
             show(heading(self._t("rep_index_notes"), 3))
-            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.comparison.index_notes)
+                          + "</ul>"))
 
     def statistics(self) -> None:
         show(heading(self._t("rep_stats")))
@@ -307,9 +321,9 @@ class TownReport:
                          self._t("rep_col_formula"): ind.formula_zh if self.lang == "zh" else ind.formula,
                          self._t("rep_col_standard"): std, self._t("rep_col_source"): ind.source})
         show(pd.DataFrame(rows).set_index(self._t("rep_col_indicator")))
-        if self.ranks.result is None:
+        if not self.comparison.has_index:
             return
-        steps = {k: v for k, v in self.ranks.result.steps.items() if k != "uncertainty"}
+        steps = self.comparison.method["steps"]
         show(HTMLText("<pre>" + html.escape(json.dumps(steps, ensure_ascii=False, indent=1, default=str)) + "</pre>"))
 
 
