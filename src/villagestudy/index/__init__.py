@@ -14,6 +14,7 @@ for each step's formula.
 """
 from .aggregate import AGGREGATION_METHODS
 from .diagnostics import Diagnostics, compute_diagnostics, cronbach_alpha
+from .explain import contributions, effective_weights
 from .engine import IndexResult, build_index, output_frame, run_index_cli
 from .normalise import NORMALISATION_METHODS
 from .structure import Structure, StructureError, read_structure, read_table, validate_structure
@@ -22,6 +23,6 @@ from .treat import IMPUTATION_METHODS, kurtosis, skewness, winsorise
 __all__ = [
     "AGGREGATION_METHODS", "IMPUTATION_METHODS", "NORMALISATION_METHODS",
     "Diagnostics", "IndexResult", "Structure", "StructureError",
-    "build_index", "compute_diagnostics", "cronbach_alpha", "kurtosis", "output_frame",
+    "build_index", "compute_diagnostics", "contributions", "effective_weights", "cronbach_alpha", "kurtosis", "output_frame",
     "read_structure", "read_table", "run_index_cli", "skewness", "validate_structure", "winsorise",
 ]

@@ -17,8 +17,8 @@ Examples
 >>> path = viz.write_html(fig, "outputs/map.html")   # offline: plotly.js inlined, no CDN
 """
 from .charts import (
-    compliance_heatmap, compliance_table, income_composition, income_trend, rank_intervals, ranked_bar,
-    small_multiples,
+    compliance_heatmap, compliance_table, contribution_chart, income_composition, income_trend, rank_intervals,
+    ranked_bar, small_multiples,
 )
 from .maps import PARK_MEASURES, grids_map, parcels_map, park_values, parks_map, village_map
 from .offline import figure_json_size, plotly_js_path, write_html
@@ -26,6 +26,6 @@ from .offline import figure_json_size, plotly_js_path, write_html
 __all__ = [
     "village_map", "parks_map", "grids_map", "parcels_map", "park_values", "PARK_MEASURES",
     "income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
-    "small_multiples", "ranked_bar",
+    "small_multiples", "ranked_bar", "contribution_chart", "lisa_map",
     "write_html", "plotly_js_path", "figure_json_size",
 ]
