@@ -28,8 +28,9 @@ Example
 >>> structure = pd.DataFrame({"id": ["top", "a", "b"], "parent": [None, "top", "top"], "direction": [None, 1, 1]})
 >>> res = build_index(table, structure)
 >>> c = contributions(res, groups=pd.Series("g", index=table.index))
->>> c[c["unit"] == "u3"].groupby("unit")["contribution"].sum().round(6).tolist()   # 70 - 50
-[20.0]
+>>> u3 = c[(c["unit"] == "u3") & (c["kind"] == "indicator")]   # scores 50, 25, 70: median 50
+>>> u3["contribution"].round(6).tolist(), float(u3["contribution"].sum())   # a: 50 - 0, b: 20 - 50
+([50.0, -30.0], 20.0)
 """
 from __future__ import annotations
 
