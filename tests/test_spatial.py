@@ -96,3 +96,27 @@ def test_missing_values_islands_and_refusals_are_reported():
     weak = pd.Series([True, False] * 4 + [True], index=g["village_id"])
     assert np.isfinite(global_moran(g, weak).loc[0, "moran_i"])    # a yes/no indicator enters as 0/1
     assert sorted(contiguity_weights(g).neighbors["v04"]) == [f"v0{k}" for k in (0, 1, 2, 3, 5, 6, 7, 8)]
+
+
+def test_lisa_map_colours_each_cluster_and_greys_the_left_out():
+    from villagestudy import Study
+    from villagestudy.viz import lisa_map
+    from villagestudy.viz.lisa import LISA_COLORS
+
+    g = lattice(5)
+    villages = pd.DataFrame({"village_id": g["village_id"], "village_name": [f"村{k}" for k in range(25)],
+                             "town_id": ["t1"] * 25})
+    study = Study.from_frames(villages=villages, boundaries=g)
+    x = np.zeros(25)
+    x[[0, 1, 5, 6]] = 10.0
+    x += np.arange(25) * 0.01
+    series = values(g, x)
+    series["v24"] = np.nan
+    lisa = local_moran(g, series, seed=1)
+    fig = lisa_map(study, lisa, "simpson_index", moran=global_moran(g, series))
+    clusters = fig.layout.meta["clusters"]
+    assert clusters["v00"] == "HH" and "v24" not in clusters and fig.layout.meta["left_out"] == ["v24"]
+    fills = {tr.name: tr.fillcolor for tr in fig.data if tr.fill == "toself"}
+    assert fills["高-高集聚"] == LISA_COLORS["HH"] and fills["不显著"] == LISA_COLORS["ns"]
+    assert "Moran's I" in fig.layout.annotations[0].text
+    assert "High-high cluster" in {tr.name for tr in lisa_map(study, lisa, "simpson_index", lang="en").data}

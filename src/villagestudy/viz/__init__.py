@@ -20,6 +20,7 @@ from .charts import (
     compliance_heatmap, compliance_table, contribution_chart, income_composition, income_trend, rank_intervals,
     ranked_bar, small_multiples,
 )
+from .lisa import lisa_map
 from .maps import PARK_MEASURES, grids_map, parcels_map, park_values, parks_map, village_map
 from .offline import figure_json_size, plotly_js_path, write_html
 
