@@ -546,11 +546,12 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
         warnings.simplefilter("always", FewClustersWarning)
         fit = base(data, outcome, preds, group, level=level)
     warn = [str(w.message) for w in caught if issubclass(w.category, FewClustersWarning)]
+    codes_: list[tuple[str, dict]] = []  # the warnings as (code, fields), for views in other languages
     out = fit[["term", "estimate", "std_error"]].copy()
     if n_groups >= WILD_BELOW:
         out["ci_low"], out["ci_high"], out["p_value"] = fit["ci_low"], fit["ci_high"], fit["p_value"]
         method = f"OLS, town fixed effects; CR1 town-clustered errors, t with {n_groups - 1} df"
-        enumerated, n_draws = None, None
+        enumerated, n_draws, kind = None, None, None
     else:
         kind = weights if weights != "auto" else ("webb" if n_groups < WEBB_BELOW else "rademacher")
         num = _numeric(data, [outcome, *preds])
@@ -574,11 +575,14 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
                   f"{how}) by town; {int(level * 100)}% confidence set by test inversion")
         warn = [f"only {n_groups} towns: conventional clustered standard errors are unreliable, "
                 "p-values and intervals come from the wild cluster bootstrap"]
+        codes_ = [("few_towns", {"g": n_groups})]
         if kind == "rademacher" and enumerated and 2.0 / n_draws > 1 - level:
             warn.append(f"with {n_groups} towns Rademacher weights cannot give a p-value below {2 / n_draws:.3f}")
+            codes_.append(("p_floor", {"g": n_groups, "p": f"{2 / n_draws:.3f}"}))
         unbounded = [tm for tm, a, b in zip(preds, lo, hi) if not (np.isfinite(a) and np.isfinite(b))]
         if unbounded:
             warn.append(f"confidence set unbounded for {', '.join(unbounded)}: too few towns to exclude any value")
+            codes_.append(("unbounded", {"terms": unbounded}))
     out["method"] = method
     out["n_villages"] = n
     out["n_clusters"] = n_groups
@@ -586,5 +590,7 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
     out = out[COMPARE_COLUMNS[:5] + ["std_error"] + COMPARE_COLUMNS[5:]]
     out.attrs.update({"model": "OLS with town fixed effects", "group": group, "method": method,
                       "n_villages": n, "n_clusters": n_groups, "draws": n_draws, "enumerated": enumerated,
-                      "warnings": warn, "r2_within": fit.attrs.get("r2_within")})
+                      "weights": kind, "level": level, "seed": seed,
+                      "inference": "CR1" if kind is None else "wild cluster bootstrap",
+                      "warnings": warn, "warning_codes": codes_, "r2_within": fit.attrs.get("r2_within")})
     return out
