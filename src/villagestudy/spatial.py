@@ -55,6 +55,9 @@ def _prepare(boundaries, values: pd.Series, contiguity: str):
     geo["value"] = v.reindex(geo["village_id"]).to_numpy()
     left_out = sorted(set(map(str, v.index)) - set(geo.loc[geo["value"].notna(), "village_id"].astype(str)))
     geo = geo[geo["value"].notna()].reset_index(drop=True)
+    if len(geo) < MIN_UNITS:
+        raise ValueError(f"only {len(geo)} village(s) with a value and a boundary: at least {MIN_UNITS} are "
+                         "needed to test a spatial pattern")
     w = contiguity_weights(geo, contiguity=contiguity)
     islands = sorted(map(str, w.islands))
     if islands:
