@@ -375,8 +375,12 @@ class TownReport:
             try:
                 m = global_moran(self.study.boundaries, self._spatial_values(ind)).iloc[0]
             except ValueError as e:
+                from ..spatial import MIN_UNITS
+
+                why = (self._t("rep_spatial_constant") if "same for every village" in str(e)
+                       else self._t("rep_spatial_too_few", n=MIN_UNITS))
                 rows.append({self._t("rep_col_indicator"): label, "Moran's I": "—", self._t("rep_col_p"): "—",
-                             self._t("rep_col_n_villages"): "—", self._t("rep_col_remark"): str(e)})
+                             self._t("rep_col_n_villages"): "—", self._t("rep_col_remark"): why})
                 continue
             rows.append({self._t("rep_col_indicator"): label, "Moran's I": f"{m['moran_i']:.3f}",
                          self._t("rep_col_p"): f"{m['p_value']:.3f}",
@@ -403,8 +407,8 @@ class TownReport:
         show(self.spatial_table())
         try:
             show(self.lisa_figure())
-        except ValueError as e:
-            show(note(self._t("rep_stats_refused", reason=str(e))))
+        except ValueError:  # the reason is in the Moran table above, in the report's language
+            pass
 
     def contributions(self) -> pd.DataFrame:
         """Tidy contributions of every indicator and pillar for this town's villages (vs the town median)."""
@@ -532,6 +536,9 @@ register({
     "rep_spatial": {"zh": "七、空间集聚", "en": "7. Spatial clustering"},
     "rep_spatial_intro": {"zh": "全研究区村界相邻关系（Queen 邻接）上的全局 Moran's I 与局部集聚（LISA），置换检验 999 次；地图只画本镇，集聚按全研究区计算。",
                           "en": "Global Moran's I and local clusters (LISA) over the whole study's village boundaries (Queen contiguity), 999 permutations; the map shows this town, the clusters are computed over the study."},
+    "rep_spatial_constant": {"zh": "各村取值相同，无从检验", "en": "the same for every village: nothing to test"},
+    "rep_spatial_too_few": {"zh": "有数值、村界且有相邻村的村少于 {n} 个，无从检验",
+                            "en": "fewer than {n} villages with a value, a boundary and a neighbour: nothing to test"},
     "rep_why_rank": {"zh": "名次由何而来", "en": "Why this rank"},
     "rep_why_rank_intro": {"zh": "各分项对本村得分与本镇（街道）中位得分之差的贡献（分），相加等于总差；图为本镇得分最低的村的各指标贡献。",
                            "en": "Each pillar's part (points) of a village's gap to the town's median score; they add up to the gap. The chart breaks down the town's lowest-scoring village by indicator."},
