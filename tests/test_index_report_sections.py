@@ -43,3 +43,13 @@ def test_index_audit_of_the_default_structure(report):
     assert audit["redundant_scored"].empty and len(audit["redundant_candidates"]) > 0
     assert set(audit["alpha"]["aggregate"]) == {"land", "income", "governance", "score"}
     assert set(audit["indicator_pillar"]["pillar"]) == {"land", "income", "governance"}
+
+
+def test_below_four_towns_the_section_is_descriptive_only(tmp_path):
+    from conftest import write_tiny_study
+
+    tiny = TownReport(str(write_tiny_study(tmp_path / "tiny")), uncertainty_runs=0)   # two towns
+    assert tiny.models.fit is None and tiny.models.refused_code[0] == "few_towns"
+    assert "descriptive only" in tiny.models.refused
+    table = tiny.descriptive_table()
+    assert table["村数"].tolist() == [2, 1] and table.index.tolist() == ["东镇", "西街道"]

@@ -78,7 +78,16 @@ def _plausible(bse: np.ndarray, y: pd.Series) -> bool:
 
 
 class InsufficientDataError(ValueError):
-    """Too few observations or groups for the requested model."""
+    """Too few observations or groups for the requested model.
+
+    ``code`` and ``fields`` name the reason for views that word it in another
+    language (e.g. ``"few_towns"`` with ``{"g": 3, "n": 20, "min": 4}``).
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+        super().__init__(message)
+        self.code = code
+        self.fields = dict(fields or {})
 
 
 class FewClustersWarning(UserWarning):
@@ -540,7 +549,8 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
     if n_groups < min_clusters:
         raise InsufficientDataError(
             f"only {n_groups} town(s) with complete data in '{group}' ({n} villages): at least {min_clusters} "
-            "are needed for any inference on differences within towns; the comparison is descriptive only")
+            "are needed for any inference on differences within towns; the comparison is descriptive only",
+            code="few_towns", fields={"g": n_groups, "n": n, "min": min_clusters})
     base = fixed_effects_ols  # same checks and the same point estimates and CR1 errors
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", FewClustersWarning)

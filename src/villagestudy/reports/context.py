@@ -24,6 +24,7 @@ class StudyModels:
     predictors: list[str]
     fit: pd.DataFrame | None = None
     refused: str | None = None
+    refused_code: tuple[str, dict] | None = None  # (code, fields) of the refusal, for other languages
 
 
 @dataclass
@@ -58,6 +59,8 @@ def fit_report_models(table: pd.DataFrame) -> StudyModels:
         models.fit = within_town_comparison(table, REPORT_OUTCOME, predictors, group="town_id")
     except (InsufficientDataError, ValueError) as e:
         models.refused = str(e)
+        if getattr(e, "code", None):
+            models.refused_code = (e.code, e.fields)
     return models
 
 

@@ -286,7 +286,12 @@ class TownReport:
         show(note(self._t("rep_stats_intro")))
         model = self.models
         if model.fit is None:
-            show(note(self._t("rep_stats_refused", reason=model.refused)))
+            code = getattr(model, "refused_code", None)
+            if code and code[0] == "few_towns":
+                show(note(self._t("rep_stats_descriptive", **code[1])))
+                show(self.descriptive_table())
+            else:
+                show(note(self._t("rep_stats_refused", reason=model.refused)))
             return
         show(HTMLText(f"<p>{html.escape(catalog.label(model.outcome, self.lang))} ~ "
                       f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in model.predictors))}</p>"))
@@ -337,6 +342,21 @@ class TownReport:
             self._t("rep_col_n_towns"): fit["n_clusters"].astype(int).map("{:,}".format),
         })
         return frame.set_index(self._t("rep_col_term"))
+
+    def descriptive_table(self) -> pd.DataFrame:
+        """Towns x (villages, medians of the outcome and predictors): what is shown instead of inference."""
+        from ..viz._geom import fmt_number
+
+        cols = [self.models.outcome, *self.models.predictors]
+        data = self.table.dropna(subset=cols)
+        grouped = data.groupby("town_id")
+        frame = grouped[cols].median().map(lambda v: "—" if pd.isna(v) else fmt_number(v))
+        frame.columns = [f"{catalog.name(c, self.lang)}（{self._t('rep_median')}）" if self.lang == "zh"
+                         else f"{catalog.name(c, self.lang)} ({self._t('rep_median')})" for c in cols]
+        frame.insert(0, self._t("rep_col_n_villages"), grouped.size().astype(int))
+        frame.index = [self.study.town_name(i) for i in frame.index]
+        frame.index.name = self._t("rep_col_town")
+        return frame
 
     def stats_notes(self) -> list[str]:
         """Method, numbers of villages and towns, and every warning of the comparison, in words."""
@@ -526,6 +546,10 @@ register({
     "rep_draws_random": {"zh": "随机抽样 {n} 次，种子 {seed}", "en": "{n} random draws, seed {seed}"},
     "rep_stats_method": {"zh": "方法：镇固定效应最小二乘；{method}。样本：{n} 个村（社区），{g} 个镇（街道）。",
                          "en": "Method: OLS with town fixed effects; {method}. Sample: {n} villages in {g} towns."},
+    "rep_stats_descriptive": {"zh": "只有 {g} 个镇（街道）有完整数据（{n} 个村），镇内比较的统计推断至少需要 {min} 个镇：本节仅作描述，不报告显著性。",
+                              "en": "Only {g} towns have complete data ({n} villages); inference on differences within towns needs at least {min}: this section is descriptive only, no significance is reported."},
+    "rep_median": {"zh": "中位数", "en": "median"},
+    "rep_col_town": {"zh": "镇（街道）", "en": "Town"},
     "rep_stats_warnings": {"zh": "警示：{text}", "en": "Warning: {text}"},
     "rep_warn_few_towns": {"zh": "仅 {g} 个镇（街道），常规聚类标准误不可靠，p 值与置信集来自野聚类自助法",
                            "en": "only {g} towns: conventional clustered standard errors are unreliable, p-values and confidence sets come from the wild cluster bootstrap"},
