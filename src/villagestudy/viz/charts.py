@@ -639,6 +639,20 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
     label), blue when the indicator lifts the village above the median village,
     red when it pulls it below; the bars add up to the gap in the title.
     ``meta``: unit, indicators (top to bottom), gap.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from villagestudy.index import build_index, contributions
+    >>> table = pd.DataFrame({"simpson_index": [0.2, 0.5, 0.4], "certified_share": [0.1, 0.3, 0.9]},
+    ...                      index=["v1", "v2", "v3"])
+    >>> structure = pd.DataFrame({"id": ["score", "land", "governance", "simpson_index", "certified_share"],
+    ...                           "parent": [None, "score", "score", "land", "governance"],
+    ...                           "direction": [None, None, None, -1, 1]})
+    >>> c = contributions(build_index(table, structure), groups=pd.Series("t1", index=table.index))
+    >>> fig = contribution_chart(c, "v2", name="乙村")
+    >>> round(fig.layout.meta["gap"], 6)    # score 12.5 against the median village's 50
+    -37.5
     """
     lang = normalise_lang(lang)
     colon = _colon(lang)

@@ -58,6 +58,17 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     plotly.graph_objects.Figure
         ``layout.meta``: indicator, clusters ({village_id: label}), left_out
         (villages drawn grey: no value, no neighbour or not in ``lisa``).
+
+    Example
+    -------
+    >>> import villagestudy as vs
+    >>> from villagestudy.spatial import local_moran
+    >>> study = vs.load_study(vs.datasets.get_path("sample"))
+    >>> table = vs.compute_indicators(study)
+    >>> lisa = local_moran(study.boundaries, table["simpson_index"])
+    >>> fig = lisa_map(study, lisa, "simpson_index")
+    >>> sorted(set(fig.layout.meta["clusters"].values()) - {"HH", "LL", "HL", "LH", "ns"})
+    []
     """
     lang = normalise_lang(lang)
     if not study.has_geometry("boundaries"):
