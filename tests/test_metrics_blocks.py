@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from villagestudy.metrics import Notes
 from villagestudy.metrics.blocks import adjacent_pairs, block_table, check_projected, find_blocks
-from villagestudy.metrics.land import (block_count, contiguous_share, effective_mesh_size_mu, farmland_area_mu,
-                                       owners_per_block_am, shape_index_am)
+from villagestudy.metrics.land import (block_count, contiguous_share, effective_mesh_ratio, effective_mesh_size_mu,
+                                       farmland_area_mu, owner_mesh_ratio, owners_per_block_am, shape_index_am)
 
 CRS = "EPSG:4547"
 X0, Y0 = 500_000.0, 2_500_000.0
@@ -176,6 +176,39 @@ def test_effective_mesh_size_by_hand():
     p = two_blocks()
     assert effective_mesh_size_mu(p).loc["v1"] == pytest.approx((10 ** 2 + 30 ** 2) / 40)  # 25
     assert effective_mesh_size_mu(p, tolerance_m=50).loc["v1"] == pytest.approx(40)
+
+
+def test_effective_mesh_ratio_by_hand():
+    p = two_blocks()                              # blocks of 10 and 30 mu
+    assert effective_mesh_ratio(p).loc["v1"] == pytest.approx((10 ** 2 + 30 ** 2) / 40 ** 2)  # 0.625
+    assert effective_mesh_ratio(p, tolerance_m=50).loc["v1"] == pytest.approx(1.0)
+    # the same layout at twice the scale (areas x 4) has the same ratio: it does not measure size
+    assert effective_mesh_ratio(two_blocks(areas=(16, 24, 120))).loc["v1"] == pytest.approx(0.625)
+
+
+def test_owner_mesh_ratio_by_hand():
+    p = two_blocks(owners=["A", "B", "A"])        # pieces 4 (A), 6 (B), 30 (A)
+    assert owner_mesh_ratio(p).loc["v1"] == pytest.approx((4 ** 2 + 6 ** 2 + 30 ** 2) / 40 ** 2)
+    p = two_blocks(owners=["A", "A", "A"])        # one owner: same as the mesh ratio
+    assert owner_mesh_ratio(p).loc["v1"] == pytest.approx(0.625)
+    notes = Notes()
+    p = two_blocks(owners=["A", "A", None])       # the 30-mu parcel has no owner: left out
+    assert owner_mesh_ratio(p, notes=notes).loc["v1"] == pytest.approx(1.0)
+    assert any("without owner_id" in m for m in notes.for_indicator("owner_mesh_ratio"))
+    notes = Notes()
+    assert np.isnan(owner_mesh_ratio(two_blocks(), notes=notes).loc["v1"])
+    assert notes.for_indicator("owner_mesh_ratio") == ["the parcels have no owner_id column"]
+
+
+def test_splitting_a_block_lowers_owners_per_block_but_not_owner_mesh():
+    # the defect that took owners_per_block_am out of the index: pulling a two-owner
+    # block apart "improves" it, while the monotone owner_mesh_ratio gets worse
+    joined = frame([sq(0, 0), sq(10, 0)], areas=[10, 10], owners=["A", "B"])
+    apart = frame([sq(0, 0), sq(14, 0)], areas=[10, 10], owners=["A", "B"])
+    assert owners_per_block_am(joined).loc["v1"] == 2.0 and owners_per_block_am(apart).loc["v1"] == 1.0
+    assert owner_mesh_ratio(joined).loc["v1"] == owner_mesh_ratio(apart).loc["v1"] == pytest.approx(0.5)
+    same = frame([sq(0, 0), sq(10, 0)], areas=[10, 10], owners=["A", "A"])
+    assert effective_mesh_ratio(same).loc["v1"] == 1.0 and effective_mesh_ratio(apart).loc["v1"] == 0.5
 
 
 def test_contiguous_share_by_hand():

@@ -16,7 +16,7 @@ def _table() -> pd.DataFrame:
     return pd.DataFrame({
         "village_name": ["A", "B", "C", "D"], "town_id": ["t1", "t1", "t2", "t2"],
         "mean_parcel_area_mu": [4.0, 2.0, 1.0, 3.0],          # land, direction +1
-        "income_per_resident_yuan": [10.0, 40.0, 20.0, 30.0],  # income, +1
+        "operating_income_per_resident_yuan": [10.0, 40.0, 20.0, 30.0],  # income, +1
         "share_subsidy": [0.5, 0.5, 0.5, 0.5],                # constant: leaves the index
         "certified_share": [0.1, 0.2, 0.9, 0.5],              # governance, +1
         "simpson_index": [np.nan] * 4,                        # no data: leaves the index
@@ -26,7 +26,7 @@ def _table() -> pd.DataFrame:
 def test_structure_is_pruned_to_informative_indicators():
     structure, notes = village_structure(_table())
     assert set(structure["id"]) == {"score", "land", "income", "governance", "mean_parcel_area_mu",
-                                    "income_per_resident_yuan", "certified_share"}
+                                    "operating_income_per_resident_yuan", "certified_share"}
     assert any("share_subsidy" in n for n in notes) and any("simpson_index" in n for n in notes)
 
 

@@ -1,6 +1,7 @@
 """Tests of villagestudy.stats on synthetic data with known coefficients."""
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -8,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from villagestudy.stats import (COLUMNS, FewClustersWarning, InsufficientDataError, fixed_effects_ols,
-                                fractional_logit, mixed_model)
+from villagestudy.stats import (COLUMNS, COMPARE_COLUMNS, FewClustersWarning, InsufficientDataError,
+                                bootstrap_weights, fixed_effects_ols, fractional_logit, mixed_model,
+                                wild_bootstrap_t, within_town_comparison)
 
 
 def villages(n_towns: int = 12, per_town: int = 15, seed: int = 0) -> pd.DataFrame:
@@ -94,15 +96,125 @@ def test_mixed_model_recovers_coefficients_and_variance():
 
 
 def test_mixed_model_refusals():
-    d = villages(n_towns=2)
-    with pytest.raises(InsufficientDataError, match="at least 3 groups"):
-        mixed_model(d, "y", ["x1"])
+    with pytest.raises(InsufficientDataError, match="at least 5 groups"):
+        mixed_model(villages(n_towns=4), "y", ["x1"])          # the sample's four towns
     one_each = villages(n_towns=10, per_town=1)
     with pytest.raises(InsufficientDataError, match="single unit"):
         mixed_model(one_each, "y", ["x1"])
-    tiny = villages(n_towns=3, per_town=2).iloc[:5]
+    tiny = villages(n_towns=5, per_town=2).iloc[[0, 1, 2, 4, 6, 8]]    # 6 rows, 5 towns
     with pytest.raises(InsufficientDataError, match="complete rows"):
-        mixed_model(tiny, "y", ["x1", "x2"])
+        mixed_model(tiny, "y", ["x1", "x2", "share"])
+    d = villages(n_towns=6)
+    with pytest.raises(InsufficientDataError, match="singular design.*linear combination"):
+        mixed_model(d.assign(x3=2 * d["x1"] - d["x2"]), "y", ["x1", "x2", "x3"])
+    with pytest.raises(InsufficientDataError, match="singular design.*c constant"):
+        mixed_model(d.assign(c=1.0), "y", ["x1", "c"])
+
+
+def test_mixed_model_refuses_a_degenerate_fit_instead_of_reporting_it():
+    # no town effect at all, an outcome in the tens of thousands: REML puts the town variance on the
+    # boundary, the Hessian is not positive definite and the intercept's "standard error" explodes
+    rng = np.random.default_rng(6)
+    d = pd.DataFrame({"town_id": np.repeat(np.arange(5), 6), "x": rng.uniform(0.3, 0.7, 30).round(2),
+                      "y": rng.normal(20000, 7000, 30).round(0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")           # nothing leaks as a bare warning either
+        with pytest.raises(InsufficientDataError, match="degenerate.*not positive definite"):
+            mixed_model(d, "y", ["x"])
+
+
+# ------------------------------------------------------------ few clusters
+def few_towns(n_towns: int, per_town: int = 6, seed: int = 3) -> pd.DataFrame:
+    d = villages(n_towns=n_towns, per_town=per_town, seed=seed)
+    return d.assign(x2=d["x2"] + 0.3 * d.groupby("town_id").cumcount())
+
+
+def _design(d: pd.DataFrame, preds: list[str]):
+    codes = pd.factorize(d["town_id"])[0]
+    dummies = pd.get_dummies(codes, drop_first=True, dtype=float).to_numpy()
+    x = np.column_stack([np.ones(len(d)), d[preds].to_numpy(), dummies])
+    return d["y"].to_numpy(), x, codes
+
+
+def test_wild_bootstrap_t_equals_wildboottest_full_enumeration():
+    from wildboottest.wildboottest import WildboottestCL
+
+    d = few_towns(5)
+    y, x, codes = _design(d, ["x1", "x2"])
+    for column in (1, 2):
+        r = np.zeros(x.shape[1])
+        r[column] = 1.0
+        wb = WildboottestCL(X=x, Y=y, cluster=codes, R=r, B=999, seed=1)   # 2**5 < 999: full enumeration
+        wb.get_scores(bootstrap_type="11", impose_null=True)
+        wb.get_weights(weights_type="rademacher")
+        wb.get_numer()
+        wb.get_denom()
+        wb.get_tboot()
+        wb.get_vcov()
+        wb.get_tstat()
+        w, full = bootstrap_weights(5, "rademacher")
+        assert full and w.shape == (32, 5)
+        t, tb = wild_bootstrap_t(y, x, codes, column, w)
+        assert t == pytest.approx(float(np.ravel(wb.t_stat)[0]), rel=1e-9)
+        assert np.sort(tb) == pytest.approx(np.sort(np.ravel(wb.t_boot)), rel=1e-9)
+
+
+def test_wild_bootstrap_p_value_equals_brute_force_refits():
+    import statsmodels.api as sm
+
+    d = few_towns(4)
+    y, x, codes = _design(d, ["x1", "x2"])
+    # independent recomputation: for each of the 16 sign draws, rebuild y* from the restricted fit
+    # (x2 coefficient = 0) and refit with statsmodels' CR1 errors
+    keep = [0, 1] + list(range(3, x.shape[1]))
+    restricted = sm.OLS(y, x[:, keep]).fit()
+    full = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    t0 = full.params[2] / full.bse[2]
+    tstars = []
+    for signs in itertools.product([-1.0, 1.0], repeat=4):
+        ystar = restricted.fittedvalues + restricted.resid * np.asarray(signs)[codes]
+        f = sm.OLS(ystar, x).fit(cov_type="cluster", cov_kwds={"groups": codes})
+        tstars.append(f.params[2] / f.bse[2])
+    expected = np.mean(np.abs(tstars) >= abs(t0) * (1 - 1e-7))
+    w, _ = bootstrap_weights(4, "rademacher")
+    t, tb = wild_bootstrap_t(y, x, codes, 2, w)
+    assert t == pytest.approx(t0, rel=1e-8)
+    assert np.sort(tb) == pytest.approx(np.sort(tstars), rel=1e-8)
+    out = within_town_comparison(d, "y", ["x1", "x2"], weights="rademacher")
+    assert out.set_index("term").loc["x2", "p_value"] == pytest.approx(expected)
+    assert expected >= 2 / 16                                        # the +-1 draws always tie
+
+
+def test_within_town_comparison_method_follows_the_number_of_towns():
+    with pytest.raises(InsufficientDataError, match="only 3 town.*descriptive only"):
+        within_town_comparison(few_towns(3), "y", ["x1"])
+    four = within_town_comparison(few_towns(4), "y", ["x1", "x2"])
+    assert list(four.columns[:5]) == COMPARE_COLUMNS[:5] and set(COMPARE_COLUMNS) <= set(four.columns)
+    assert (four["n_clusters"] == 4).all() and (four["n_villages"] == 24).all()
+    assert "Webb weights, all 1296 draws" in four.loc[0, "method"]
+    assert "only 4 towns" in four.loc[0, "warning"]
+    assert (four["ci_low"] < four["estimate"]).all() and (four["estimate"] < four["ci_high"]).all()
+    rad = within_town_comparison(few_towns(4), "y", ["x1", "x2"], weights="rademacher")
+    assert np.isinf(rad["ci_low"]).all() and "cannot give a p-value below 0.125" in rad.loc[0, "warning"]
+    mid = within_town_comparison(few_towns(15, per_town=4), "y", ["x1"])
+    assert "Rademacher weights, 9999 random draws, seed 0" in mid.loc[0, "method"]
+    big = within_town_comparison(villages(n_towns=30, per_town=4), "y", ["x1"])
+    assert "CR1" in big.loc[0, "method"] and big.loc[0, "warning"] == ""
+    ref = fixed_effects_ols(villages(n_towns=30, per_town=4), "y", ["x1"])
+    assert big.loc[0, "p_value"] == pytest.approx(ref.loc[0, "p_value"])
+
+
+def test_confidence_set_is_the_set_of_nulls_not_rejected():
+    from villagestudy.stats import _p_value
+
+    d = few_towns(5)
+    out = within_town_comparison(d, "y", ["x1"]).iloc[0]
+    y, x, codes = _design(d, ["x1"])
+    w, _ = bootstrap_weights(5, "webb")
+    for b0, rejected in ((out.ci_low - 0.01, True), (out.ci_low + 0.01, False),
+                         (out.ci_high + 0.01, True), (out.ci_high - 0.01, False)):
+        t, tb = wild_bootstrap_t(y, x, codes, 1, w, null=b0)
+        assert (_p_value(t, tb) < 0.05) == rejected
 
 
 def test_fractional_logit_recovers_coefficients():

@@ -18,7 +18,9 @@ from .index import build_index
 from .index.uncertainty import DEFAULT_RUNS
 
 DEFAULT_CHOICES = {"impute": "none", "winsorise": True, "normalise": "minmax", "aggregate": "arithmetic"}
-DEFAULT_UNCERTAINTY = {"n": DEFAULT_RUNS, "seed": 0, "weight_range": 0.25, "normalise": ["minmax", "rank"],
+# prank, not rank: raw ranks run 1..n over the villages that have a value, so an indicator that only
+# villages with parks have (1..26) would not be on the scale of the others (1..47)
+DEFAULT_UNCERTAINTY = {"n": DEFAULT_RUNS, "seed": 0, "weight_range": 0.25, "normalise": ["minmax", "prank"],
                        "aggregate": ["arithmetic", "geometric"], "winsorise": [False, True]}
 
 
@@ -76,7 +78,7 @@ def rank_villages(table: pd.DataFrame, *, weights: dict | None = None, normalise
         min-max 0-100, arithmetic mean, no imputation, COINr winsorisation).
     uncertainty : dict, bool or None
         Monte Carlo settings (default: 500 runs, seed 0, weights +/-25%,
-        min-max or rank normalisation, arithmetic or geometric mean,
+        min-max or percentile-rank normalisation, arithmetic or geometric mean,
         winsorisation on or off); False or None for none.
     options : dict, optional
         Defaults for all of the above, e.g. the ``[index]`` table of ``study.toml``.

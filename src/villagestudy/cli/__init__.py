@@ -14,10 +14,10 @@ from ..errors import StudyError, UsageError
 
 
 
-from . import consult, data, index, land, reports
+from . import compare, consult, data, index, land, reports
 
 # Each command group registers its subcommands; a new group is one module here and one line below.
-COMMAND_GROUPS = (data, index, reports, consult, land)
+COMMAND_GROUPS = (data, index, reports, consult, land, compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,6 +71,9 @@ def cmd_indicators(args) -> int:
     from .. import catalog
 
     frame = catalog.as_frame(lang=args.lang)
+    # in_index beside direction: which indicators the default composite index scores
+    frame.insert(int(frame.columns.get_loc("direction")) + 1, "in_index",
+                 [catalog.get(i).in_index for i in frame["id"]])
     if args.out:
         from .._atomic import write_table
 
@@ -78,7 +81,7 @@ def cmd_indicators(args) -> int:
         print(f"Wrote {len(frame)} indicators to {args.out}")
         return 0
     with pd.option_context("display.max_rows", None, "display.max_colwidth", 60, "display.width", 200):
-        cols = ["id", "pillar", f"name_{args.lang}", f"unit_{args.lang}", "direction", "standard"]
+        cols = ["id", "pillar", f"name_{args.lang}", f"unit_{args.lang}", "direction", "in_index", "standard"]
         print(frame[cols].fillna("").to_string(index=False))
     return 0
 
@@ -136,7 +139,8 @@ def add_commands(sub) -> None:
     s.set_defaults(func=cmd_synth)
 
     s = sub.add_parser("indicators", help="print the indicator catalog",
-                       description="Print the indicator catalog: id, pillar, name, unit, direction, standard.")
+                       description="Print the indicator catalog: id, pillar, name, unit, direction, in_index (scored by "
+                                   "the default composite index), standard.")
     s.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of names (default zh)")
     s.add_argument("--out", type=Path, help="write the full catalog to a CSV/XLSX file instead")
     s.set_defaults(func=cmd_indicators)

@@ -31,7 +31,11 @@ import pandas as pd
 
 from .structure import Structure
 
-__all__ = ["Diagnostics", "cronbach_alpha", "compute_diagnostics"]
+__all__ = ["Diagnostics", "cronbach_alpha", "compute_diagnostics", "redundant_pairs", "alpha_table",
+           "indicator_pillar_table", "REDUNDANCY_THRESHOLD"]
+
+#: |rho| above which two indicators are taken to measure the same dimension
+REDUNDANCY_THRESHOLD = 0.9
 
 
 @dataclass
@@ -117,3 +121,86 @@ def compute_diagnostics(normalised: pd.DataFrame, scores: pd.DataFrame, structur
                                      f"(< {low}): {'conflicts with' if r < 0 else 'contributes little to'} it"})
     flag_df = pd.DataFrame(flags, columns=["kind", "id", "other", "r", "message"])
     return Diagnostics(corr, parent_corr, cronbach, flag_df, {"high": high, "low": low, "method": method})
+
+
+# ---------------------------------------------------------------- tidy views
+def redundant_pairs(values: pd.DataFrame, *, pillar_of: dict[str, str] | None = None,
+                    threshold: float = REDUNDANCY_THRESHOLD, method: str = "spearman") -> pd.DataFrame:
+    """Pairs of indicators whose correlation exceeds ``threshold`` in absolute value.
+
+    Over the units where both are present (at least 5); Spearman's rho by
+    default, since a monotone relation already means that both indicators
+    order the units alike, whatever their scale. Two indicators above 0.9 put
+    the weight of one dimension into the index twice (OECD/JRC Handbook,
+    2008, step 4).
+
+    Parameters
+    ----------
+    values : DataFrame
+        Units x indicators (raw or normalised: ranks do not change).
+    pillar_of : dict, optional
+        Indicator -> pillar, to say whether a pair shares a pillar.
+    threshold : float
+    method : {"spearman", "pearson", "kendall"}
+
+    Returns
+    -------
+    DataFrame
+        ``id``, ``other``, ``pillar``, ``other_pillar``, ``rho``, ``n_units``,
+        ``same_pillar``; sorted by ``|rho|`` descending. Empty (same columns)
+        when no pair exceeds the threshold.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> v = pd.DataFrame({"a": [1, 2, 3, 4, 5.0], "b": [2, 4, 6, 8, 11.0], "c": [5, 1, 4, 2, 3.0]})
+    >>> redundant_pairs(v)[["id", "other", "rho"]].to_dict("records")
+    [{'id': 'a', 'other': 'b', 'rho': 1.0}]
+    """
+    pillar_of = pillar_of or {}
+    cols = list(values.columns)
+    num = values.apply(pd.to_numeric, errors="coerce").astype(float)
+    corr = num.corr(method=method, min_periods=5)
+    present = num.notna().astype(int)
+    both = present.T @ present
+    rows = []
+    for i in range(len(cols)):
+        for j in range(i + 1, len(cols)):
+            r = corr.iat[i, j]
+            if pd.notna(r) and abs(r) > threshold:
+                a, b = cols[i], cols[j]
+                rows.append({"id": a, "other": b, "pillar": pillar_of.get(a), "other_pillar": pillar_of.get(b),
+                             "rho": float(r), "n_units": int(both.iat[i, j]),
+                             "same_pillar": pillar_of.get(a) is not None and pillar_of.get(a) == pillar_of.get(b)})
+    out = pd.DataFrame(rows, columns=["id", "other", "pillar", "other_pillar", "rho", "n_units", "same_pillar"])
+    out = out.reindex(out["rho"].abs().sort_values(ascending=False, kind="mergesort").index).reset_index(drop=True)
+    out.attrs.update({"threshold": threshold, "method": method})
+    return out
+
+
+def alpha_table(diagnostics: Diagnostics) -> pd.DataFrame:
+    """Cronbach's alpha of each aggregate (COINr ``get_cronbach``), tidy.
+
+    Columns ``aggregate``, ``n_children``, ``n_units``, ``alpha``,
+    ``reading``: "consistent" (alpha >= 0.7, the usual threshold, Nunnally
+    1978), "low", or "n/a" (fewer than two children). A low alpha is not
+    a defect in itself: a pillar built from one indicator per dimension is
+    meant to combine distinct aspects.
+    """
+    c = diagnostics.cronbach.copy()
+    c["reading"] = np.where(c["alpha"].isna(), "n/a", np.where(c["alpha"] >= 0.7, "consistent", "low"))
+    return c[["aggregate", "n_children", "n_units", "alpha", "reading"]].reset_index(drop=True)
+
+
+def indicator_pillar_table(diagnostics: Diagnostics, indicators) -> pd.DataFrame:
+    """Each indicator's correlation with its pillar (COINr's audit), tidy.
+
+    Columns ``id``, ``pillar``, ``r`` (between the normalised indicator and
+    the pillar score), ``flag``: "negative" (r < 0: it pulls against its
+    pillar), "weak" (r < ``low`` of the diagnostics, 0.2), or "".
+    """
+    low = diagnostics.settings.get("low", 0.2)
+    p = diagnostics.parent_correlations
+    p = p[p["id"].isin(list(indicators))].rename(columns={"parent": "pillar"})
+    flag = np.where(p["r"] < 0, "negative", np.where(p["r"] < low, "weak", ""))
+    return p.assign(flag=flag)[["id", "pillar", "r", "flag"]].reset_index(drop=True)

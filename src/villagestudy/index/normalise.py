@@ -21,6 +21,17 @@ shift it to positive values (see :mod:`villagestudy.index.aggregate`).
 A constant indicator has no spread: ``minmax`` and ``zscore`` give NaN (as
 COINr), so it drops out of aggregation for every unit alike.
 
+Missing values. Every method works over the units that have a value and
+leaves the others missing (they are not ranked on that indicator; aggregation
+re-weights over the indicators a unit has). ``minmax``, ``prank`` and
+``goalposts`` then put every indicator on the same 0-100 range whatever its
+coverage; ``rank`` does not (it runs 1..n_present: an indicator that 26 of 47
+units have runs 1..26 while the others run 1..47, which penalises the units
+that have it), so mixed-coverage indices should use ``prank``, the
+missing-aware percentile rank. A *structural* zero (e.g. the park indicators
+of a village without parks) is a missing value, not a zero: the village is
+neither rewarded nor penalised for parks it does not have.
+
 Example
 -------
 >>> import numpy as np

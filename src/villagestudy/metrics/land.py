@@ -9,8 +9,16 @@ Table indicators (need only the parcel table):
 ``januszewski_index``.
 
 Geometric indicators (need parcel polygons in a projected CRS in metres):
-``block_count``, ``effective_mesh_size_mu``, ``contiguous_share``,
-``shape_index_am``, ``owners_per_block_am`` (the last also needs ``owner_id``).
+``block_count``, ``effective_mesh_size_mu``, ``effective_mesh_ratio``,
+``contiguous_share``, ``shape_index_am``, ``owners_per_block_am`` and
+``owner_mesh_ratio`` (the last two also need ``owner_id``).
+
+Size-free and monotone: ``effective_mesh_ratio`` (mesh size / farmland area)
+and ``owner_mesh_ratio`` (the same over single-owner pieces of blocks) do not
+grow with the village's farmland area, and splitting a block (or giving part
+of a block to another owner) can only lower them. ``owners_per_block_am`` is
+kept as a description but is not monotone: splitting a two-owner block into
+two one-owner blocks lowers it, so the index does not score it.
 Blocks are found by :func:`villagestudy.metrics.blocks.find_blocks`.
 
 Rules for awkward data (the same in every function)
@@ -54,16 +62,17 @@ __all__ = [
     "LAND_INDICATORS", "GEOMETRIC_INDICATORS", "HOUSEHOLD_INDICATORS",
     "parcel_count", "farmland_area_mu", "mean_parcel_area_mu", "parcels_per_household",
     "simpson_index", "januszewski_index", "household_fragmentation",
-    "block_count", "effective_mesh_size_mu", "contiguous_share", "shape_index_am",
-    "owners_per_block_am", "land_indicators",
+    "block_count", "effective_mesh_size_mu", "effective_mesh_ratio", "contiguous_share", "shape_index_am",
+    "owners_per_block_am", "owner_mesh_ratio", "land_indicators",
 ]
 
 LAND_INDICATORS = ("parcel_count", "farmland_area_mu", "mean_parcel_area_mu", "parcels_per_household",
                    "simpson_index", "januszewski_index", "block_count", "effective_mesh_size_mu",
-                   "contiguous_share", "shape_index_am", "owners_per_block_am")
+                   "effective_mesh_ratio", "contiguous_share", "shape_index_am", "owners_per_block_am",
+                   "owner_mesh_ratio")
 HOUSEHOLD_INDICATORS = ("parcels_per_household", "simpson_index", "januszewski_index")
-GEOMETRIC_INDICATORS = ("block_count", "effective_mesh_size_mu", "contiguous_share", "shape_index_am",
-                        "owners_per_block_am")
+GEOMETRIC_INDICATORS = ("block_count", "effective_mesh_size_mu", "effective_mesh_ratio", "contiguous_share",
+                        "shape_index_am", "owners_per_block_am", "owner_mesh_ratio")
 
 DEFAULT_FARMLAND = Settings.farmland_uses
 DEFAULT_TOLERANCE_M = float(Settings.block_tolerance_m)
@@ -514,6 +523,49 @@ def _mesh(prep, notes=None, tolerance_m=DEFAULT_TOLERANCE_M, method="auto", bloc
     return prep.series(_geo_value(prep, blk, v), "effective_mesh_size_mu")
 
 
+def _sum_squares_ratio(village: np.ndarray, piece_area: np.ndarray, nv: int) -> np.ndarray:
+    """Per village ``sum(a_k**2) / (sum a_k)**2`` over pieces ``a_k`` (NaN without area)."""
+    num = np.bincount(village, weights=piece_area * piece_area, minlength=nv)
+    den = np.bincount(village, weights=piece_area, minlength=nv)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / (den * den), np.nan)
+
+
+def _mesh_ratio(prep, notes=None, tolerance_m=DEFAULT_TOLERANCE_M, method="auto", blocks=None, strict=True):
+    name = "effective_mesh_ratio"
+    blk = _block_inputs(prep, name, notes, tolerance_m, method, blocks, strict)
+    if blk is None:
+        return _nan_series(prep, name)
+    v = _sum_squares_ratio(blk["village"], blk["area"], prep.nv)
+    return prep.series(_geo_value(prep, blk, v), name)
+
+
+def _owner_mesh(prep, notes=None, tolerance_m=DEFAULT_TOLERANCE_M, method="auto", blocks=None, strict=True):
+    name = "owner_mesh_ratio"
+    if "owner_id" not in prep.parcels:
+        prep.common_notes(notes, name)
+        _note(notes, name, "the parcels have no owner_id column")
+        return _nan_series(prep, name)
+    blk = _block_inputs(prep, name, notes, tolerance_m, method, blocks, strict)
+    if blk is None:
+        return _nan_series(prep, name)
+    ocode, _ = pd.factorize(prep.parcels["owner_id"])
+    ocode = ocode[prep.rows]
+    ok = (blk["row_block"] >= 0) & (ocode >= 0)
+    if notes is not None:
+        unowned = np.bincount(prep.vcode[(blk["row_block"] >= 0) & (ocode < 0)], minlength=prep.nv)
+        for k in np.flatnonzero(unowned):
+            notes.add(name, f"{int(unowned[k])} farmland parcel(s) without owner_id left out",
+                      village_id=str(prep.villages[k]))
+    # a piece is the part of one block held by one owner
+    piece, first = pd.factorize(blk["row_block"][ok] * (int(ocode.max(initial=0)) + 1) + ocode[ok])
+    area = np.bincount(piece, weights=prep.area[ok], minlength=len(first))
+    village = np.zeros(len(first), dtype=np.int64)
+    village[piece] = prep.vcode[ok]
+    v = _sum_squares_ratio(village, area, prep.nv)
+    return prep.series(_geo_value(prep, blk, v), name)
+
+
 def _contiguous(prep, notes=None, tolerance_m=DEFAULT_TOLERANCE_M, min_block_mu=DEFAULT_BLOCK_MIN_MU,
                 method="auto", blocks=None, strict=True):
     blk = _block_inputs(prep, "contiguous_share", notes, tolerance_m, method, blocks, strict)
@@ -638,6 +690,58 @@ def effective_mesh_size_mu(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m:
     return _mesh(_prepare(parcels, farmland_uses), notes, tolerance_m, blocks=blocks)
 
 
+def effective_mesh_ratio(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: float = DEFAULT_TOLERANCE_M,
+                         notes: Notes | None = None, blocks: pd.Series | None = None) -> pd.Series:
+    """Effective mesh size as a share of the farmland area (有效网格比), 0-1.
+
+    Formula: ``m_eff / A = sum(B_j**2) / (sum B_j)**2`` over the village's
+    contiguous block areas ``B_j`` (mu), ``A = sum(B_j)`` its farmland area in
+    blocks (Jaeger 2000's effective mesh size divided by its reference area).
+    It is the probability that two random points of the village's farmland lie
+    in the same block: 1 = one block, ``1/n`` for ``n`` equal blocks. Unlike the
+    absolute mesh size it does not grow with the village's farmland area, and
+    splitting a block can only lower it. NaN (note) without farmland or geometry.
+    {params}{returns}
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
+    ...                       "area_mu": [10.0, 20.0, 10.0]},
+    ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
+    >>> effective_mesh_ratio(p).tolist()   # blocks of 30 and 10 mu: (900 + 100) / 40**2
+    [0.625]
+    """
+    return _mesh_ratio(_prepare(parcels, farmland_uses), notes, tolerance_m, blocks=blocks)
+
+
+def owner_mesh_ratio(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: float = DEFAULT_TOLERANCE_M,
+                     notes: Notes | None = None, blocks: pd.Series | None = None) -> pd.Series:
+    """Effective mesh ratio of single-owner pieces of blocks (同权属连片网格比), 0-1.
+
+    Formula: ``sum(P_jo**2) / (sum P_jo)**2`` where ``P_jo`` is the area (mu)
+    of the farmland parcels of block ``j`` held by owner ``o`` (the economic
+    society, ``owner_id``). It is the probability that two random points of the
+    village's farmland lie in the same block *and* belong to the same owner:
+    the land that can be developed contiguously without bringing several
+    collectives together. 1 = one block held by one owner. Splitting a block,
+    or giving part of a block to another owner, can only lower it (a sum of
+    squares of parts is at most the square of the whole), so it replaces
+    ``owners_per_block_am`` in the index. Parcels without ``owner_id`` are
+    left out (note). NaN (note) without the ``owner_id`` column, farmland or
+    geometry.
+    {params}{returns}
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> p = gpd.GeoDataFrame({"village_id": ["v1"] * 3, "land_use": ["arable"] * 3,
+    ...                       "area_mu": [10.0, 20.0, 10.0], "owner_id": ["A", "B", "A"]},
+    ...                      geometry=shapely.box([0, 10, 30], 0, [10, 20, 40], 10))
+    >>> owner_mesh_ratio(p).tolist()   # pieces of 10, 20 and 10 mu: (100 + 400 + 100) / 40**2
+    [0.375]
+    """
+    return _owner_mesh(_prepare(parcels, farmland_uses), notes, tolerance_m, blocks=blocks)
+
+
 def contiguous_share(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: float = DEFAULT_TOLERANCE_M,
                      min_block_mu: float = DEFAULT_BLOCK_MIN_MU, notes: Notes | None = None,
                      blocks: pd.Series | None = None) -> pd.Series:
@@ -670,6 +774,10 @@ def owners_per_block_am(parcels, farmland_uses=DEFAULT_FARMLAND, tolerance_m: fl
     societies) among the block's parcels and ``B_j`` its area (mu). Blocks none
     of whose parcels has an ``owner_id`` are left out (note). NaN (note)
     without the ``owner_id`` column, farmland or geometry.
+
+    Descriptive only: splitting a two-owner block into two one-owner blocks
+    lowers it although the land is more fragmented, so the index scores
+    :func:`owner_mesh_ratio` instead.
     {params}{returns}
     Examples
     --------
@@ -737,6 +845,7 @@ def _fill_docs() -> None:
                        (mean_parcel_area_mu, _TABLE_DOC_PARAMS), (parcels_per_household, _TABLE_DOC_PARAMS),
                        (simpson_index, _TABLE_DOC_PARAMS), (januszewski_index, _TABLE_DOC_PARAMS),
                        (block_count, _BLOCK_DOC_PARAMS), (effective_mesh_size_mu, _BLOCK_DOC_PARAMS),
+                       (effective_mesh_ratio, _BLOCK_DOC_PARAMS), (owner_mesh_ratio, _BLOCK_DOC_PARAMS),
                        (contiguous_share, _BLOCK_DOC_PARAMS), (owners_per_block_am, _BLOCK_DOC_PARAMS),
                        (shape_index_am, "")]:
         if fn.__doc__ is None:  # python -OO
@@ -803,9 +912,11 @@ def land_indicators(study, year: int | None = None, notes: Notes | None = None, 
         "januszewski_index": prep.household_mean("januszewski", notes, "januszewski_index"),
         "block_count": _block_count(prep, notes, tol, method, strict=False),
         "effective_mesh_size_mu": _mesh(prep, notes, tol, method, strict=False),
+        "effective_mesh_ratio": _mesh_ratio(prep, notes, tol, method, strict=False),
         "contiguous_share": _contiguous(prep, notes, tol, s.block_min_mu, method, strict=False),
         "shape_index_am": _shape(prep, notes, strict=False),
         "owners_per_block_am": _owners(prep, notes, tol, method, strict=False),
+        "owner_mesh_ratio": _owner_mesh(prep, notes, tol, method, strict=False),
     }
     table = pd.DataFrame(cols, index=prep.villages)
     table.index.name = "village_id"

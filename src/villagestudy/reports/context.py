@@ -8,7 +8,6 @@ loads it (:func:`load_context`) instead of recomputing it per town.
 from __future__ import annotations
 
 import pickle
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from ..io import load_study
 from ..scenario import Scenario, evaluate
-from ..stats import InsufficientDataError, fixed_effects_ols
+from ..stats import InsufficientDataError, within_town_comparison
 
 
 @dataclass
@@ -28,6 +27,7 @@ class StudyModels:
     predictors: list[str]
     fit: pd.DataFrame | None = None
     refused: str | None = None
+    refused_code: tuple[str, dict] | None = None  # (code, fields) of the refusal, for other languages
 
 
 @dataclass
@@ -67,19 +67,23 @@ REPORT_PREDICTORS = ("simpson_index", "social_workers_per_10k", "party_volunteer
 
 
 def fit_report_models(table: pd.DataFrame) -> StudyModels:
-    """Operating income per resident on fragmentation and governance, town fixed effects.
+    """Operating income per resident on fragmentation and governance, within towns.
 
-    Town-clustered, t-based standard errors (:func:`villagestudy.stats.fixed_effects_ols`);
-    fitted once per study because it uses every village, whichever town a report is about.
+    Town fixed effects with inference chosen for the number of towns
+    (:func:`villagestudy.stats.within_town_comparison`: wild cluster bootstrap
+    below 30 towns, descriptive only below 4); the method, the numbers of
+    villages and towns and every warning are columns of the table itself.
+    Fitted once per study because it uses every village, whichever town a
+    report is about.
     """
     predictors = [p for p in REPORT_PREDICTORS if table[p].notna().sum() > 0]
     models = StudyModels(REPORT_OUTCOME, predictors)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # few clusters: the refusal or note is in the table itself
-            models.fit = fixed_effects_ols(table, REPORT_OUTCOME, predictors, group="town_id")
+        models.fit = within_town_comparison(table, REPORT_OUTCOME, predictors, group="town_id")
     except (InsufficientDataError, ValueError) as e:
         models.refused = str(e)
+        if getattr(e, "code", None):
+            models.refused_code = (e.code, e.fields)
     return models
 
 

@@ -10,6 +10,7 @@ import datetime as _dt
 import html
 import json
 
+import numpy as np
 import pandas as pd
 
 from .. import catalog
@@ -48,8 +49,8 @@ register({
     "rep_rank_note_town": {"zh": "得分仅在本镇（街道）{n} 个村社区之间标准化计算，不能与其他镇（街道）的得分比较；区间为蒙特卡洛（{runs} 次）下名次的 5%–95% 分位。",
                            "en": "Scores are normalised over this town only ({n} villages) and cannot be compared with other towns; intervals are the 5th-95th percentile ranks over {runs} Monte Carlo runs."},
     "rep_index_notes": {"zh": "指数说明", "en": "Notes on the index"},
-    "rep_stats_intro": {"zh": "以全研究区村（社区）为样本，镇（街道）固定效应、按镇聚类的稳健标准误（少量聚类时用 t 分布）。",
-                        "en": "All villages of the study; town fixed effects with town-clustered standard errors (t-based with few clusters)."},
+    "rep_stats_intro": {"zh": "以全研究区村（社区）为样本，在镇（街道）内部比较（镇固定效应）；推断方法按镇的个数选择，见表下说明。",
+                        "en": "All villages of the study, compared within their towns (town fixed effects); the inference method depends on the number of towns, as stated under the table."},
     "rep_stats_refused": {"zh": "数据不足，未拟合：{reason}", "en": "Not fitted, too little data: {reason}"},
     "rep_provenance": {"zh": "生成信息", "en": "Provenance"},
     "rep_synthetic": {"zh": "注意：本研究数据为虚构的合成数据，仅用于演示。",
@@ -299,13 +300,18 @@ class TownReport:
         show(note(self._t("rep_stats_intro")))
         model = self.models
         if model.fit is None:
-            show(note(self._t("rep_stats_refused", reason=model.refused)))
+            code = getattr(model, "refused_code", None)
+            if code and code[0] == "few_towns":
+                show(note(self._t("rep_stats_descriptive", **code[1])))
+                show(self.descriptive_table())
+            else:
+                show(note(self._t("rep_stats_refused", reason=model.refused)))
             return
         show(HTMLText(f"<p>{html.escape(catalog.label(model.outcome, self.lang))} ~ "
                       f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in model.predictors))}</p>"))
-        shown = model.fit.copy()
-        shown["term"] = [catalog.name(x, self.lang) if x in catalog.ids() else x for x in shown["term"]]
-        show(shown.set_index("term"))
+        show(self.stats_table())
+        for line in self.stats_notes():
+            show(note(line))
 
     def methods(self) -> None:
         show(heading(self._t("rep_methods")))
@@ -325,6 +331,263 @@ class TownReport:
             return
         steps = self.comparison.method["steps"]
         show(HTMLText("<pre>" + html.escape(json.dumps(steps, ensure_ascii=False, indent=1, default=str)) + "</pre>"))
+
+
+    # ------------------------------------- methods a referee accepts (separate parts, thin renderers)
+    def stats_table(self) -> pd.DataFrame:
+        """The within-town comparison as shown: numbers for people, labels in the report language."""
+        from ..viz._geom import fmt_number
+
+        fit = self.models.fit
+
+        def num(v):
+            if pd.isna(v):
+                return "—"
+            if np.isinf(v):
+                return self._t("rep_unbounded_low" if v < 0 else "rep_unbounded_high")
+            return fmt_number(v)
+
+        frame = pd.DataFrame({
+            self._t("rep_col_term"): [catalog.name(x, self.lang) if x in catalog.ids() else x for x in fit["term"]],
+            self._t("rep_col_estimate"): [num(v) for v in fit["estimate"]],
+            self._t("rep_col_ci"): [f"{num(a)} ~ {num(b)}" for a, b in zip(fit["ci_low"], fit["ci_high"])],
+            self._t("rep_col_p"): [f"{v:.3f}" for v in fit["p_value"]],
+            self._t("rep_col_n_villages"): fit["n_villages"].astype(int).map("{:,}".format),
+            self._t("rep_col_n_towns"): fit["n_clusters"].astype(int).map("{:,}".format),
+        })
+        return frame.set_index(self._t("rep_col_term"))
+
+    def descriptive_table(self) -> pd.DataFrame:
+        """Towns x (villages, medians of the outcome and predictors): what is shown instead of inference."""
+        from ..viz._geom import fmt_number
+
+        cols = [self.models.outcome, *self.models.predictors]
+        data = self.table.dropna(subset=cols)
+        grouped = data.groupby("town_id")
+        frame = grouped[cols].median().map(lambda v: "—" if pd.isna(v) else fmt_number(v))
+        frame.columns = [f"{catalog.name(c, self.lang)}（{self._t('rep_median')}）" if self.lang == "zh"
+                         else f"{catalog.name(c, self.lang)} ({self._t('rep_median')})" for c in cols]
+        frame.insert(0, self._t("rep_col_n_villages"), grouped.size().astype(int))
+        frame.index = [self.study.town_name(i) for i in frame.index]
+        frame.index.name = self._t("rep_col_town")
+        return frame
+
+    def stats_notes(self) -> list[str]:
+        """Method, numbers of villages and towns, and every warning of the comparison, in words."""
+        a = self.models.fit.attrs
+        if a.get("inference") == "CR1":
+            method = self._t("rep_method_cr1", df=a["n_clusters"] - 1)
+        else:
+            how = (self._t("rep_draws_all", n=f"{a['draws']:,}") if a.get("enumerated")
+                   else self._t("rep_draws_random", n=f"{a['draws']:,}", seed=a.get("seed", 0)))
+            weights = self._t("rep_weights_webb" if a.get("weights") == "webb" else "rep_weights_rademacher")
+            method = self._t("rep_method_wild", weights=weights, how=how, level=int(round(a.get("level", 0.95) * 100)))
+        lines = [self._t("rep_stats_method", method=method, n=a["n_villages"], g=a["n_clusters"])]
+        sep = "；" if self.lang == "zh" else "; "
+        words = []
+        for code, fields in a.get("warning_codes", []):
+            if code == "unbounded":
+                fields = {"terms": "、".join(catalog.name(x, self.lang) for x in fields["terms"])}
+            words.append(self._t(f"rep_warn_{code}", **fields))
+        if words:
+            lines.append(self._t("rep_stats_warnings", text=sep.join(words)))
+        return lines
+
+    SPATIAL_INDICATORS = ("weak_village", "operating_income_per_resident_yuan", "simpson_index", "score")
+    LISA_INDICATOR = "operating_income_per_resident_yuan"
+
+    def _spatial_values(self, indicator: str) -> pd.Series:
+        return self.ranks.table["score"] if indicator == "score" else self.table[indicator]
+
+    def spatial_table(self) -> pd.DataFrame:
+        """Global Moran's I of the key indicators over the whole study (one row each, or why not)."""
+        from ..spatial import global_moran
+
+        rows = []
+        for ind in self.SPATIAL_INDICATORS:
+            label = catalog.name(ind, self.lang)
+            try:
+                m = global_moran(self.study.boundaries, self._spatial_values(ind)).iloc[0]
+            except ValueError as e:
+                from ..spatial import MIN_UNITS
+
+                why = (self._t("rep_spatial_constant") if "same for every village" in str(e)
+                       else self._t("rep_spatial_too_few", n=MIN_UNITS))
+                rows.append({self._t("rep_col_indicator"): label, "Moran's I": "—", self._t("rep_col_p"): "—",
+                             self._t("rep_col_n_villages"): "—", self._t("rep_col_remark"): why})
+                continue
+            rows.append({self._t("rep_col_indicator"): label, "Moran's I": f"{m['moran_i']:.3f}",
+                         self._t("rep_col_p"): f"{m['p_value']:.3f}",
+                         self._t("rep_col_n_villages"): f"{int(m['n_villages']):,}", self._t("rep_col_remark"): ""})
+        return pd.DataFrame(rows).set_index(self._t("rep_col_indicator"))
+
+    def lisa_figure(self, indicator: str | None = None):
+        """LISA clusters of ``indicator`` (default operating income per resident) over the study, this town drawn."""
+        from ..spatial import global_moran, local_moran
+        from ..viz import lisa_map
+
+        indicator = indicator or self.LISA_INDICATOR
+        values = self._spatial_values(indicator)
+        lisa = local_moran(self.study.boundaries, values)
+        return lisa_map(self.study, lisa, indicator, town_id=self.town_id,
+                        moran=global_moran(self.study.boundaries, values), lang=self.lang)
+
+    def spatial(self) -> None:
+        show(heading(self._t("rep_spatial")))
+        if not self.study.has_geometry("boundaries"):
+            show(note(self._t("rep_no_boundaries")))
+            return
+        show(note(self._t("rep_spatial_intro")))
+        show(self.spatial_table())
+        try:
+            show(self.lisa_figure())
+        except ValueError:  # the reason is in the Moran table above, in the report's language
+            pass
+
+    def contributions(self) -> pd.DataFrame:
+        """Tidy contributions of every indicator and pillar for this town's villages (vs the town median)."""
+        from ..index import contributions
+
+        c = contributions(self.ranks.result, groups=self.ranks.table["town_id"])
+        return c[c["group"] == self.town_id]
+
+    def contributions_table(self) -> pd.DataFrame:
+        """Villages x pillars: each pillar's part of the village's gap to the town's median score."""
+        from ..viz._geom import fmt_number
+
+        c = self.contributions()
+        wide = c[c["kind"] == "pillar"].pivot(index="unit", columns="id", values="contribution")
+        wide = wide[[p for p in catalog.PILLARS if p in wide]]
+        score = c.groupby("unit")["score"].first()
+        wide["gap"] = wide.sum(axis=1)
+        wide = wide.loc[score.sort_values(ascending=False).index]
+        shown = wide.map(lambda v: "—" if pd.isna(v) else (f"+{fmt_number(v)}" if v > 0 else fmt_number(v)))
+        shown.columns = [catalog.name(col, self.lang) if col != "gap" else self._t("rep_col_gap")
+                         for col in wide.columns]
+        shown.index = [self._name(u) for u in wide.index]
+        shown.index.name = self._t("rep_col_village")
+        return shown
+
+    def contributions_figure(self, village_id: str | None = None):
+        """The contribution chart of one village (default: the town's lowest score)."""
+        from ..viz import contribution_chart
+
+        c = self.contributions()
+        if village_id is None:
+            village_id = c.groupby("unit")["score"].first().idxmin()
+        return contribution_chart(c, village_id, name=self._name(village_id), lang=self.lang)
+
+    def why_this_rank(self) -> None:
+        show(heading(self._t("rep_why_rank"), 3))
+        if self.ranks.result is None or self.ranks.result.steps["aggregation"]["method"] == "harmonic":
+            show(note(self._t("rep_why_rank_none")))
+            return
+        show(note(self._t("rep_why_rank_intro")))
+        show(self.contributions_table())
+        show(self.contributions_figure())
+
+    def index_audit(self) -> dict[str, pd.DataFrame]:
+        """Redundancy (scored indicators and all candidates), Cronbach's alpha, indicator-pillar correlation."""
+        from ..index import alpha_table, indicator_pillar_table, redundant_pairs
+
+        pillar_of = {i: catalog.get(i).pillar for i in catalog.ids()}
+        scored = [i for i in self.ranks.structure["id"] if i in pillar_of]
+        candidates = [i for i in catalog.ids() if catalog.get(i).direction != 0 and catalog.get(i).kind != "flag"
+                      and self.table[i].notna().sum() >= 5]
+        out = {"redundant_scored": redundant_pairs(self.table[scored], pillar_of=pillar_of),
+               "redundant_candidates": redundant_pairs(self.table[candidates], pillar_of=pillar_of)}
+        if self.ranks.result is not None:
+            out["alpha"] = alpha_table(self.ranks.result.diagnostics)
+            out["indicator_pillar"] = indicator_pillar_table(self.ranks.result.diagnostics, scored)
+        return out
+
+    def index_diagnostics(self) -> None:
+        from ..index.methods_text import methods_text
+
+        for title, text in methods_text(self.lang):
+            show(heading(title, 3))
+            show(HTMLText(f"<p>{html.escape(text)}</p>"))
+        audit = self.index_audit()
+        name = lambda i: catalog.name(i, self.lang)  # noqa: E731
+        for key in ("redundant_scored", "redundant_candidates"):
+            show(heading(self._t(f"rep_{key}"), 3))
+            pairs = audit[key]
+            if pairs.empty:
+                show(note(self._t("rep_no_redundant")))
+                continue
+            show(pd.DataFrame({self._t("rep_col_indicator"): [name(i) for i in pairs["id"]],
+                               self._t("rep_col_other"): [name(i) for i in pairs["other"]],
+                               "ρ": [f"{r:.2f}" for r in pairs["rho"]],
+                               self._t("rep_col_n_villages"): pairs["n_units"].astype(int)}).set_index(
+                                   self._t("rep_col_indicator")))
+        if "alpha" in audit:
+            show(heading(self._t("rep_alpha"), 3))
+            a = audit["alpha"]
+            show(pd.DataFrame({self._t("rep_col_pillar"): [name(x) for x in a["aggregate"]],
+                               "α": ["—" if pd.isna(v) else f"{v:.2f}" for v in a["alpha"]],
+                               self._t("rep_col_n_indicators"): a["n_children"].astype(int),
+                               self._t("rep_col_n_villages"): a["n_units"].astype(int)}).set_index(
+                                   self._t("rep_col_pillar")))
+            ip = audit["indicator_pillar"]
+            show(pd.DataFrame({self._t("rep_col_indicator"): [name(i) for i in ip["id"]],
+                               self._t("rep_col_pillar"): [name(p) for p in ip["pillar"]],
+                               "r": ["—" if pd.isna(v) else f"{v:.2f}" for v in ip["r"]],
+                               self._t("rep_col_remark"): [self._t(f"rep_flag_{f}") if f else "" for f in ip["flag"]]}
+                              ).set_index(self._t("rep_col_indicator")))
+
+
+register({
+    "rep_col_term": {"zh": "变量", "en": "Term"},
+    "rep_col_estimate": {"zh": "估计值", "en": "Estimate"},
+    "rep_col_ci": {"zh": "95% 置信集", "en": "95% confidence set"},
+    "rep_col_p": {"zh": "p 值", "en": "p-value"},
+    "rep_col_n_villages": {"zh": "村数", "en": "Villages"},
+    "rep_col_n_towns": {"zh": "镇数", "en": "Towns"},
+    "rep_col_remark": {"zh": "说明", "en": "Remark"},
+    "rep_col_gap": {"zh": "与本镇中位数之差", "en": "Gap to the town median"},
+    "rep_col_other": {"zh": "与之重复的指标", "en": "Repeats"},
+    "rep_col_pillar": {"zh": "分项", "en": "Pillar"},
+    "rep_col_n_indicators": {"zh": "指标数", "en": "Indicators"},
+    "rep_unbounded_low": {"zh": "负无穷", "en": "-inf"},
+    "rep_unbounded_high": {"zh": "正无穷", "en": "+inf"},
+    "rep_method_cr1": {"zh": "镇聚类稳健标准误（CR1），t 分布自由度 {df}",
+                       "en": "town-clustered robust errors (CR1), t with {df} df"},
+    "rep_method_wild": {"zh": "按镇的限制性野聚类自助法（{weights}，{how}），{level}% 置信集由检验反演得到",
+                        "en": "restricted wild cluster bootstrap by town ({weights}, {how}), {level}% confidence set by test inversion"},
+    "rep_weights_webb": {"zh": "Webb 六点权重", "en": "Webb six-point weights"},
+    "rep_weights_rademacher": {"zh": "Rademacher 权重", "en": "Rademacher weights"},
+    "rep_draws_all": {"zh": "穷举全部 {n} 种抽样", "en": "all {n} draws enumerated"},
+    "rep_draws_random": {"zh": "随机抽样 {n} 次，种子 {seed}", "en": "{n} random draws, seed {seed}"},
+    "rep_stats_method": {"zh": "方法：镇固定效应最小二乘；{method}。样本：{n} 个村（社区），{g} 个镇（街道）。",
+                         "en": "Method: OLS with town fixed effects; {method}. Sample: {n} villages in {g} towns."},
+    "rep_stats_descriptive": {"zh": "只有 {g} 个镇（街道）有完整数据（{n} 个村），镇内比较的统计推断至少需要 {min} 个镇：本节仅作描述，不报告显著性。",
+                              "en": "Only {g} towns have complete data ({n} villages); inference on differences within towns needs at least {min}: this section is descriptive only, no significance is reported."},
+    "rep_median": {"zh": "中位数", "en": "median"},
+    "rep_col_town": {"zh": "镇（街道）", "en": "Town"},
+    "rep_stats_warnings": {"zh": "警示：{text}", "en": "Warning: {text}"},
+    "rep_warn_few_towns": {"zh": "仅 {g} 个镇（街道），常规聚类标准误不可靠，p 值与置信集来自野聚类自助法",
+                           "en": "only {g} towns: conventional clustered standard errors are unreliable, p-values and confidence sets come from the wild cluster bootstrap"},
+    "rep_warn_p_floor": {"zh": "{g} 个镇时 Rademacher 权重给出的 p 值不可能低于 {p}",
+                         "en": "with {g} towns Rademacher weights cannot give a p-value below {p}"},
+    "rep_warn_unbounded": {"zh": "{terms} 的置信集无界：镇太少，无法排除任何取值",
+                           "en": "the confidence set of {terms} is unbounded: too few towns to exclude any value"},
+    "rep_spatial": {"zh": "七、空间集聚", "en": "7. Spatial clustering"},
+    "rep_spatial_intro": {"zh": "全研究区村界相邻关系（Queen 邻接）上的全局 Moran's I 与局部集聚（LISA），置换检验 999 次；地图只画本镇，集聚按全研究区计算。",
+                          "en": "Global Moran's I and local clusters (LISA) over the whole study's village boundaries (Queen contiguity), 999 permutations; the map shows this town, the clusters are computed over the study."},
+    "rep_spatial_constant": {"zh": "各村取值相同，无从检验", "en": "the same for every village: nothing to test"},
+    "rep_spatial_too_few": {"zh": "有数值、村界且有相邻村的村少于 {n} 个，无从检验",
+                            "en": "fewer than {n} villages with a value, a boundary and a neighbour: nothing to test"},
+    "rep_why_rank": {"zh": "名次由何而来", "en": "Why this rank"},
+    "rep_why_rank_intro": {"zh": "各分项对本村得分与本镇（街道）中位得分之差的贡献（分），相加等于总差；图为本镇得分最低的村的各指标贡献。",
+                           "en": "Each pillar's part (points) of a village's gap to the town's median score; they add up to the gap. The chart breaks down the town's lowest-scoring village by indicator."},
+    "rep_why_rank_none": {"zh": "没有可分解的综合得分。", "en": "No composite score to break down."},
+    "rep_redundant_scored": {"zh": "计分指标中的重复（|ρ| > 0.9）", "en": "Redundancy among scored indicators (|rho| > 0.9)"},
+    "rep_redundant_candidates": {"zh": "全部候选指标中的重复（|ρ| > 0.9）", "en": "Redundancy among all candidate indicators (|rho| > 0.9)"},
+    "rep_no_redundant": {"zh": "没有相关系数绝对值超过 0.9 的指标对。", "en": "No pair of indicators correlates above 0.9 in absolute value."},
+    "rep_alpha": {"zh": "各分项的内部一致性与指标-分项相关", "en": "Internal consistency of the pillars and indicator-pillar correlations"},
+    "rep_flag_negative": {"zh": "与分项负相关", "en": "pulls against its pillar"},
+    "rep_flag_weak": {"zh": "与分项相关很弱", "en": "contributes little to its pillar"},
+})
 
 
 def report_mode_set(enabled: bool) -> None:

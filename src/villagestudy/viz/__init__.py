@@ -22,15 +22,16 @@ Examples
 True
 """
 from .charts import (
-    compliance_heatmap, compliance_table, income_composition, income_trend, rank_intervals, ranked_bar,
-    small_multiples,
+    compliance_heatmap, compliance_table, contribution_chart, income_composition, income_trend, rank_intervals,
+    ranked_bar, small_multiples,
 )
+from .lisa import lisa_map
 from .maps import PARK_MEASURES, grids_map, parcels_map, park_values, parks_map, village_map
 from .offline import figure_json_size, plotly_js_path, write_html
 
 __all__ = [
     "village_map", "parks_map", "grids_map", "parcels_map", "park_values", "PARK_MEASURES",
     "income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
-    "small_multiples", "ranked_bar",
+    "small_multiples", "ranked_bar", "contribution_chart", "lisa_map",
     "write_html", "plotly_js_path", "figure_json_size",
 ]

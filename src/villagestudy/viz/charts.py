@@ -15,6 +15,7 @@ Functions
 :func:`rank_intervals`      ranks with their uncertainty intervals.
 :func:`small_multiples`     a few villages on several indicators.
 :func:`ranked_bar`          villages ranked on one indicator, standard drawn.
+:func:`contribution_chart`  why this rank: indicators' shares of a village's gap to the town median.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import catalog
-from ..i18n import normalise_lang, t
+from ..i18n import normalise_lang, register, t
 from ..metrics.standards import missed_standards
 from ..settings import STANDARDS
 from ._geom import (
@@ -35,7 +36,7 @@ from ._geom import (
 )
 
 __all__ = ["income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
-           "small_multiples", "ranked_bar", "INCOME_CATEGORIES", "INCOME_COLORS"]
+           "small_multiples", "ranked_bar", "contribution_chart", "INCOME_CATEGORIES", "INCOME_COLORS"]
 
 INCOME_CATEGORIES = ("business", "contracting", "investment", "subsidy", "other")
 OPERATING_CATEGORIES = ("business", "contracting", "investment")
@@ -587,4 +588,81 @@ def ranked_bar(table: pd.DataFrame, indicator: str, *, town_id=None, village_ids
     else:
         fig.update_xaxes(tickformat=",")
     fig.update_layout(meta={"indicator": indicator, "villages": order, "threshold": thr})
+    return fig
+
+
+# ------------------------------------------------------------ why this rank
+register({
+    "contrib_title": {"zh": "{name}：得分 {score}，本镇（街道）中位数 {ref}，差 {gap}",
+                      "en": "{name}: score {score}, town median {ref}, gap {gap}"},
+    "contrib_title_log": {"zh": "{name}：得分 {score}，本镇（街道）中位数 {ref}（几何平均，对数贡献）",
+                          "en": "{name}: score {score}, town median {ref} (geometric mean, log contributions)"},
+    "contrib_axis": {"zh": "对得分差的贡献（分）", "en": "Contribution to the score gap (points)"},
+    "contrib_axis_log": {"zh": "对得分差的贡献（对数点）", "en": "Contribution to the score gap (log points)"},
+    "contrib_above": {"zh": "高于中位村", "en": "Above the median village"},
+    "contrib_below": {"zh": "低于中位村", "en": "Below the median village"},
+    "contrib_value": {"zh": "标准化值", "en": "Normalised value"},
+    "contrib_weight": {"zh": "有效权重", "en": "Effective weight"},
+})
+
+
+def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = None, lang: str = "zh",
+                       title: str | None = None) -> go.Figure:
+    """Why this rank: each indicator's contribution to a village's gap to its town's median score.
+
+    ``contrib`` is the tidy table of :func:`villagestudy.index.contributions`
+    (or :func:`villagestudy.index.explain.village_contributions`). One
+    horizontal bar per indicator, grouped by pillar (the pillar's total in the
+    label), blue when the indicator lifts the village above the median village,
+    red when it pulls it below; the bars add up to the gap in the title.
+    ``meta``: unit, indicators (top to bottom), gap.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> from villagestudy.index import build_index, contributions
+    >>> table = pd.DataFrame({"simpson_index": [0.2, 0.5, 0.4], "certified_share": [0.1, 0.3, 0.9]},
+    ...                      index=["v1", "v2", "v3"])
+    >>> structure = pd.DataFrame({"id": ["score", "land", "governance", "simpson_index", "certified_share"],
+    ...                           "parent": [None, "score", "score", "land", "governance"],
+    ...                           "direction": [None, None, None, -1, 1]})
+    >>> c = contributions(build_index(table, structure), groups=pd.Series("t1", index=table.index))
+    >>> fig = contribution_chart(c, "v2", name="乙村")
+    >>> round(fig.layout.meta["gap"], 6)    # score 12.5 against the median village's 50
+    -37.5
+    """
+    lang = normalise_lang(lang)
+    colon = _colon(lang)
+    rows = contrib[(contrib["unit"] == unit)]
+    if rows.empty:
+        raise KeyError(f"no contributions for {unit!r} (a village without a score, or not in the table)")
+    ind = rows[rows["kind"] == "indicator"]
+    pil = rows[rows["kind"] == "pillar"].set_index("id")["contribution"]
+    ind = ind.assign(_p=ind["pillar"].map({p: k for k, p in enumerate(catalog.PILLARS)}).fillna(99))
+    ind = ind.sort_values(["_p", "contribution"], kind="mergesort")
+    labels = [f"{catalog.name(p, lang)} ({fmt_number(pil.get(p, np.nan))}) · {catalog.name(i, lang)}"
+              if lang == "en" else f"{catalog.name(p, lang)}（{fmt_number(pil.get(p, np.nan))}）· {catalog.name(i, lang)}"
+              for p, i in zip(ind["pillar"], ind["id"])]
+    colors = [GOOD_COLOR if v >= 0 else BAD_COLOR for v in ind["contribution"]]
+    hover = [f"<b>{esc(lab)}</b><br>{t('contrib_value', lang)}{colon}{fmt_number(v)}<br>"
+             f"{t('contrib_weight', lang)}{colon}{fmt_number(w * 100)}%<br>{fmt_number(c)}"
+             for lab, v, w, c in zip(labels, ind["value"], ind["weight"], ind["contribution"])]
+    fig = go.Figure(go.Bar(x=ind["contribution"], y=[esc(x) for x in labels], orientation="h", marker_color=colors,
+                           customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=False))
+    fig.add_trace(legend_entry(t("contrib_above", lang), color=GOOD_COLOR))
+    fig.add_trace(legend_entry(t("contrib_below", lang), color=BAD_COLOR))
+    log = (rows["scale"] == "log").any()
+    score, ref = float(rows["score"].iloc[0]), float(rows["reference_score"].iloc[0])
+    gap = float(ind["contribution"].sum())
+    shown = esc(name if name is not None else unit)
+    if title is None:
+        title = (t("contrib_title_log", lang, name=shown, score=fmt_number(score), ref=fmt_number(ref)) if log else
+                 t("contrib_title", lang, name=shown, score=fmt_number(score), ref=fmt_number(ref),
+                   gap=fmt_number(gap)))
+    base_layout(fig, title, lang=lang, height=max(300, 120 + 26 * len(ind)), plot_bgcolor="white",
+                legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
+    fig.update_xaxes(title_text=t("contrib_axis_log" if log else "contrib_axis", lang), zeroline=True,
+                     zerolinecolor="#444444")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(meta={"unit": unit, "indicators": ind["id"].tolist(), "gap": gap})
     return fig
