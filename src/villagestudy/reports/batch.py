@@ -47,6 +47,7 @@ class TownJob:
     key: str
     plotly_src: str | None
     inline_plotly: bool = False
+    engine: str = "warm"  # warm: the worker's kept kernel (reports.engine); fresh: a new kernel per town
 
 
 @dataclass
@@ -150,7 +151,7 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                 log_output=False, cwd=str(Path(job.notebook).parent),
                 # the kernel's start-up log is noise in a batch
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                kernel_manager_class=_ipc_kernel_manager(socket_dir),
+                **_engine_arguments(job.engine, socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
             page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
@@ -189,6 +190,19 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
     return result
 
 
+ENGINES = ("warm", "fresh")
+
+
+def _engine_arguments(engine: str, socket_dir: str) -> dict:
+    """papermill arguments for ``engine``: the worker's warm kernel, or a new kernel for this town."""
+    if engine == "warm":
+        from .engine import ENGINE_NAME, register
+
+        register()  # in code as well as by entry point: an editable install may predate the entry point
+        return {"engine_name": ENGINE_NAME}
+    return {"kernel_manager_class": _ipc_kernel_manager(socket_dir)}
+
+
 def _ipc_kernel_manager(socket_dir: str):
     """A kernel manager that talks to its kernel over local sockets in ``socket_dir``, not TCP ports.
 
@@ -222,7 +236,7 @@ def _now() -> str:
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
-                progress: bool = True, scheduler: str | None = None) -> BatchResult:
+                progress: bool = True, scheduler: str | None = None, engine: str = "warm") -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -248,6 +262,11 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     scheduler : str, optional
         Address of a Dask scheduler: one task per town on that cluster instead of
         local processes (see :mod:`villagestudy.reports.dask_runner`).
+    engine : {"warm", "fresh"}
+        ``warm`` (default): each worker keeps one kernel and runs town after town
+        in it, each in a fresh namespace (:mod:`villagestudy.reports.engine`);
+        ``fresh``: a new kernel for every town (slower; for notebooks that change
+        the global state of the libraries they import).
     """
     from .. import load_study
     from .index_page import key_figures, write_index
@@ -257,6 +276,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     nb = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not nb.exists():
         raise UsageError(f"report notebook not found: {nb}")
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
     loaded = load_study(study_path)  # validate once, up front: a bad study fails before any work
@@ -276,7 +297,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                   "lang": lang, "report_mode": True, **extra}
         safe = safe_file_name(town_id)
         jobs_list.append(TownJob(town_id, loaded.town_name(town_id), safe, str(nb), str(out_dir), params,
-                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly))
+                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly,
+                                 engine=engine))
     context = out_dir / ".work" / f"context-{loaded.fingerprint}.pkl"
     if force or not all(_reusable(j) for j in jobs_list):
         _store_context(loaded, context, year, extra)
@@ -339,8 +361,13 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
 
         run_jobs_on_dask(todo, scheduler, jobs, record)
     elif workers == 1:
-        for job in todo:
-            record(render_town(job))
+        from .engine import shutdown_kernels
+
+        try:
+            for job in todo:
+                record(render_town(job))
+        finally:
+            shutdown_kernels()  # this process's warm kernel is not needed after the batch
     else:
         # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
