@@ -10,7 +10,9 @@ in-process nbconvert the batch uses. Then the batch of ``--towns`` generated
 towns (``villagestudy synth``, small villages) with the warm engine: seconds per
 report amortised over the whole batch (first town and kernel start included),
 with ``--jobs 1`` and ``--jobs 2``, their ratio to the floor (aim: at most 0.5
-with one job) and the speed-up of two jobs over one (aim: at least 1.8).
+with one job) and the speed-up of two jobs over one (aim: at least 1.8). CPU
+seconds (this process and all its finished children: workers, kernels) are
+printed too: unlike wall time they hardly move when other work loads the machine.
 ``--fresh`` adds the same batch with a new kernel per town, for comparison;
 ``--sample`` adds HTML sizes of the bundled sample's reports.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -35,8 +38,8 @@ from villagestudy.reports.render import install_shared_plotly, notebook_to_html
 WORK = Path(__file__).resolve().parent / "_work"
 
 
-def floor_seconds(repeat: int = 3) -> float:
-    """papermill (import-only notebook, new kernel) + nbconvert to offline HTML, best of ``repeat``."""
+def floor_seconds(repeat: int = 3) -> tuple[float, float]:
+    """papermill (import-only notebook, new kernel) + nbconvert to offline HTML: best wall and CPU seconds of ``repeat``."""
     import papermill as pm
 
     tmp = Path(tempfile.mkdtemp())
@@ -46,27 +49,34 @@ def floor_seconds(repeat: int = 3) -> float:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, tmp / "empty.ipynb")
     src = install_shared_plotly(tmp)
-    times = []
+    times, cpus = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu_seconds()
         pm.execute_notebook(str(tmp / "empty.ipynb"), str(tmp / "out.ipynb"), parameters={"x": 2},
                             kernel_name="python3", progress_bar=False, log_output=False,
                             extra_arguments=["--IPKernelApp.log_level=ERROR"])
         (tmp / "out.html").write_text(notebook_to_html(tmp / "out.ipynb", "floor", plotly_src=src), encoding="utf-8")
         times.append(time.perf_counter() - t)
+        cpus.append(cpu_seconds() - c)
     shutil.rmtree(tmp, ignore_errors=True)
-    return min(times)
+    return min(times), min(cpus)
 
 
-def batch(study: Path, out: Path, jobs: int, inline: bool = False, engine: str = "warm") -> tuple[float, int]:
-    """Seconds for the whole batch (the study-wide context included) and the number of reports."""
+def cpu_seconds() -> float:
+    """CPU time of this process and of every finished child (workers and their kernels), user + system."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def batch(study: Path, out: Path, jobs: int, inline: bool = False, engine: str = "warm") -> tuple[float, float, int]:
+    """Wall and CPU seconds of the whole batch (the study-wide context included), and the number of reports."""
     shutil.rmtree(out, ignore_errors=True)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), cpu_seconds()
     result = run_reports(study, out=out, jobs=jobs, force=True, progress=False, inline_plotly=inline, engine=engine)
-    dt = time.perf_counter() - t
+    dt, dc = time.perf_counter() - t, cpu_seconds() - c
     if not result.ok:
         raise SystemExit(f"reports failed: {[r.error for r in result.failed]}")
-    return dt, len(result.results)
+    return dt, dc, len(result.results)
 
 
 def html_sizes(out: Path) -> list[int]:
@@ -92,16 +102,19 @@ def main() -> None:
     args = ap.parse_args()
     study = generated_study(args.towns)
     load = os.getloadavg()[0]
-    floor = floor_seconds()
-    print(f"floor (papermill import-only notebook + nbconvert): {floor:.2f} s per report; "
+    floor, floor_cpu = floor_seconds()
+    print(f"floor (papermill import-only notebook + nbconvert): {floor:.2f} s per report ({floor_cpu:.2f} CPU s); "
           f"{os.cpu_count()} cores, load average {load:.1f} at start")
-    print(f"{'engine':8s}{'towns':>6s}{'jobs':>5s}{'total s':>9s}{'s/report':>9s}{'x floor':>8s}{'speed-up':>9s}")
+    print(f"{'engine':8s}{'towns':>6s}{'jobs':>5s}{'total s':>9s}{'s/report':>9s}{'x floor':>8s}{'speed-up':>9s}"
+          f"{'CPU s/report':>13s}{'x floor CPU':>12s}")
     out = WORK / "reports_out"
     for engine in ("warm", "fresh") if args.fresh else ("warm",):
-        t1, n = batch(study, out, jobs=1, engine=engine)
-        print(f"{engine:8s}{n:6d}{1:5d}{t1:9.1f}{t1 / n:9.2f}{t1 / n / floor:8.2f}{'':>9s}")
-        t2, n = batch(study, out, jobs=2, engine=engine)
-        print(f"{engine:8s}{n:6d}{2:5d}{t2:9.1f}{t2 / n:9.2f}{t2 / n / floor:8.2f}{t1 / t2:9.2f}")
+        t1, c1, n = batch(study, out, jobs=1, engine=engine)
+        print(f"{engine:8s}{n:6d}{1:5d}{t1:9.1f}{t1 / n:9.2f}{t1 / n / floor:8.2f}{'':>9s}"
+              f"{c1 / n:13.2f}{c1 / n / floor_cpu:12.2f}")
+        t2, c2, n = batch(study, out, jobs=2, engine=engine)
+        print(f"{engine:8s}{n:6d}{2:5d}{t2:9.1f}{t2 / n:9.2f}{t2 / n / floor:8.2f}{t1 / t2:9.2f}"
+              f"{c2 / n:13.2f}{c2 / n / floor_cpu:12.2f}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes on the machine slow every line alike)")
     if args.sample:
         sizes = html_sizes(out)
