@@ -155,3 +155,11 @@ def test_papermill_command_line_runs_the_engine(tmp_path):
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert "before=None" in out.cells[2].outputs[0].data["text/html"]
     assert out.metadata.papermill.parameters == {"town_id": "cli"}
+
+
+def test_an_unknown_engine_is_refused_before_any_work(study, tmp_path):
+    from villagestudy.errors import UsageError
+
+    with pytest.raises(UsageError, match="--engine must be one of warm, fresh"):
+        run_reports(study, out=tmp_path / "out", engine="lukewarm", progress=False)
+    assert not (tmp_path / "out").exists()
