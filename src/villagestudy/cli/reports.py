@@ -45,7 +45,8 @@ def cmd_reports(args) -> int:
     with on_cluster:
         batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
-                            inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler)
+                            inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler,
+                            engine=args.engine)
     for r in batch.results:
         line = f"  {r.status:7s} {r.town_id} {r.town_name}"
         if r.status == "ok":
@@ -88,6 +89,9 @@ def add_commands(sub) -> None:
     s.add_argument("--inline-plotly", action="store_true",
                    help="inline plotly.js in every report instead of one shared copy under OUT/assets")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--engine", choices=["warm", "fresh"], default="warm",
+                   help="warm (default): each worker keeps one kernel for town after town, each town in a fresh "
+                        "namespace; fresh: a new kernel per town")
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="one task per town on this Dask scheduler (workers must see the same folders)")
     s.set_defaults(func=cmd_reports)

@@ -30,6 +30,7 @@ from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
 from ..safe_text import safe_file_name
+from .kernels import ipc_kernel_manager
 
 DEFAULT_NOTEBOOK = NOTEBOOKS / "town_report.ipynb"
 DEFAULT_STUDY = SAMPLE_STUDY
@@ -49,6 +50,7 @@ class TownJob:
     key: str
     plotly_src: str | None
     inline_plotly: bool = False
+    engine: str = "warm"  # warm: the worker's kept kernel (reports.engine); fresh: a new kernel per town
 
 
 @dataclass
@@ -139,7 +141,7 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                 log_output=False, cwd=str(Path(job.notebook).parent),
                 # the kernel's start-up log is noise in a batch
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],
-                kernel_manager_class=_ipc_kernel_manager(socket_dir),
+                **_engine_arguments(job.engine, socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
             page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
@@ -181,22 +183,17 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
     return result
 
 
-def _ipc_kernel_manager(socket_dir: str):
-    """A kernel manager that talks to its kernel over local sockets in ``socket_dir``, not TCP ports.
+ENGINES = ("warm", "fresh")
 
-    Picking free TCP ports races between worker processes starting kernels at the
-    same moment ("Address already in use"); sockets in a folder of the job's own
-    cannot collide. (A short path: socket paths are limited to about 100 bytes.)
-    """
-    from jupyter_client.manager import AsyncKernelManager
 
-    class IPCKernelManager(AsyncKernelManager):
-        def __init__(self, **kwargs):
-            kwargs.setdefault("transport", "ipc")
-            kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
-            super().__init__(**kwargs)
+def _engine_arguments(engine: str, socket_dir: str) -> dict:
+    """papermill arguments for ``engine``: the worker's warm kernel, or a new kernel for this town."""
+    if engine == "warm":
+        from .engine import ENGINE_NAME, register
 
-    return IPCKernelManager
+        register()  # in code as well as by entry point: an editable install may predate the entry point
+        return {"engine_name": ENGINE_NAME}
+    return {"kernel_manager_class": ipc_kernel_manager(socket_dir)}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -214,7 +211,7 @@ def _now() -> str:
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
-                progress: bool = True, scheduler: str | None = None) -> BatchResult:
+                progress: bool = True, scheduler: str | None = None, engine: str = "warm") -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -240,6 +237,11 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     scheduler : str, optional
         Address of a Dask scheduler: one task per town on that cluster instead of
         local processes (see :mod:`villagestudy.backends.dask.reports`).
+    engine : {"warm", "fresh"}
+        ``warm`` (default): each worker keeps one kernel and runs town after town
+        in it, each in a fresh namespace (:mod:`villagestudy.reports.engine`);
+        ``fresh``: a new kernel for every town (slower; for notebooks that change
+        the global state of the libraries they import).
     """
     from ..io import load_study
     from .index_page import key_figures, write_index
@@ -249,6 +251,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     nb = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not nb.exists():
         raise UsageError(f"report notebook not found: {nb}")
+    if engine not in ENGINES:
+        raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
     loaded = load_study(study_path)  # validate once, up front: a bad study fails before any work
@@ -268,7 +272,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                   "lang": lang, "report_mode": True, **extra}
         safe = safe_file_name(town_id)
         jobs_list.append(TownJob(town_id, loaded.town_name(town_id), safe, str(nb), str(out_dir), params,
-                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly))
+                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly,
+                                 engine=engine))
     context = out_dir / ".work" / f"context-{loaded.fingerprint}.pkl"
     if force or not all(_reusable(j) for j in jobs_list):
         _store_context(loaded, context, year, extra)
@@ -345,8 +350,13 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
     if scheduler is not None:
         SCHEDULER_RUNNERS["dask"](todo, scheduler, jobs, record)
     elif workers == 1:
-        for job in todo:
-            record(render_town(job))
+        from .engine import shutdown_kernels
+
+        try:
+            for job in todo:
+                record(render_town(job))
+        finally:
+            shutdown_kernels()  # this process's warm kernel is not needed after the batch
     else:
         # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

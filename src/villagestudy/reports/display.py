@@ -18,6 +18,10 @@ def report_mode(enabled: bool | None = None) -> bool:
     global _REPORT_MODE
     if enabled is not None:
         _REPORT_MODE = bool(enabled)
+        if _REPORT_MODE:  # a report kernel draws only our figures: their template is set once, not per figure
+            from ..viz._geom import use_theme
+
+            use_theme()
     return _REPORT_MODE
 
 

@@ -1,0 +1,341 @@
+"""A papermill engine that keeps one kernel warm per process and runs notebook after notebook in it.
+
+Starting a kernel and importing the stack (pandas, geopandas, plotly,
+statsmodels...) costs about 2 s, more than making a town report once the
+imports are done. :class:`WarmEngine` keeps the kernel of a worker process
+alive between notebooks, so modules imported by one town (cached in
+``sys.modules``) are already there for the next. Each notebook is still run
+through papermill (its parameterisation, its per-cell metadata and error
+handling), and nothing one notebook defines is visible to the next:
+
+* before each notebook the kernel gets a fresh user namespace (a new
+  ``__main__`` module, IPython history and output cache reset, execution count
+  back to 1), and the working directory, environment variables, ``sys.path``,
+  ``sys.argv`` and warning filters are put back as they were when the kernel
+  started; a check in the kernel then confirms that no user name is left;
+* the kernel is replaced after any failure (a cell error, a timeout, a dead
+  kernel), after ``max_notebooks`` notebooks, and when the resident memory of
+  the kernel process passes ``max_rss_mb``.
+
+What the warm kernel keeps on purpose is the state of imported modules. A
+notebook that changes a library's global settings (say ``plotly.io.templates.default``)
+changes them for the next notebooks of that kernel too: such notebooks should
+set what they rely on, or run with papermill's default engine.
+
+Use it from papermill (registered under the ``papermill.engine`` entry point)::
+
+    papermill --engine villagestudy_warm in.ipynb out.ipynb -p town_id 101
+
+or ``papermill.execute_notebook(..., engine_name="villagestudy_warm")``. The
+batch reports use it by default (``villagestudy reports --engine warm``).
+Settings: ``max_notebooks`` and ``max_rss_mb`` keyword arguments, or the
+environment variables ``VILLAGESTUDY_WARM_MAX_NOTEBOOKS`` (default 100) and
+``VILLAGESTUDY_WARM_MAX_RSS_MB`` (default 1500).
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import Engine, NotebookExecutionManager, papermill_engines
+from papermill.iorw import write_ipynb
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
+
+from .kernels import ipc_kernel_manager
+
+ENGINE_NAME = "villagestudy_warm"
+MAX_NOTEBOOKS_ENV = "VILLAGESTUDY_WARM_MAX_NOTEBOOKS"
+MAX_RSS_ENV = "VILLAGESTUDY_WARM_MAX_RSS_MB"
+DEFAULT_MAX_NOTEBOOKS = 100
+DEFAULT_MAX_RSS_MB = 1500.0
+
+# Runs once in a new kernel: remembers the process state a notebook may change, and defines the
+# reset run before every notebook. Names start with _vs_ and live in a module of their own, so
+# the user namespace holds nothing of the engine's.
+_KERNEL_SETUP = r'''
+def _vs_install():
+    import copy, os, sys, types, warnings
+    state = types.ModuleType("_villagestudy_warm")
+    state.cwd = os.getcwd()
+    state.environ = dict(os.environ)
+    state.path = list(sys.path)
+    state.argv = list(sys.argv)
+    state.warnings = list(warnings.filters)
+    standard = {"__name__", "__doc__", "__builtin__", "__builtins__", "__package__", "__loader__", "__spec__"}
+
+    def fresh(cwd):
+        shell = get_ipython()
+        shell.reset(new_session=True)  # drops the old names, Out/_ cache and history; count back to 1
+        main = types.ModuleType("__main__", doc="Automatically created module for IPython interactive environment")
+        shell.init_create_namespaces(main, None)
+        shell.init_sys_modules()
+        shell.init_user_ns()
+        if getattr(shell, "Completer", None) is not None:
+            shell.Completer.namespace = shell.user_ns
+            shell.Completer.global_namespace = shell.user_global_ns
+        os.environ.clear()
+        os.environ.update(state.environ)
+        os.chdir(cwd or state.cwd)
+        sys.path[:] = state.path
+        sys.argv[:] = state.argv
+        warnings.filters[:] = state.warnings
+        warnings._filters_mutated()
+        left = sorted(set(shell.user_ns) - set(shell.user_ns_hidden) - standard)
+        if left:
+            raise RuntimeError(f"user names survived the reset: {left}")
+        return {"pid": os.getpid(), "cwd": os.getcwd()}
+
+    state.fresh = fresh
+    sys.modules[state.__name__] = state
+    return os.getpid()
+_vs_pid = _vs_install()
+'''
+_FRESH_RESULT = "__import__('json').dumps(__import__('sys').modules['_villagestudy_warm'].fresh({cwd!r}))"
+
+
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"environment variable {name} must be positive, not {raw!r}")
+    return value
+
+
+class KernelResetError(RuntimeError):
+    """The kernel could not be given a fresh namespace (it is then replaced)."""
+
+
+@dataclass
+class WarmKernel:
+    """One live kernel: its manager, client, process id and how many notebooks it has run."""
+
+    kernel_name: str
+    km: object
+    kc: object
+    pid: int
+    socket_dir: str
+    notebooks: int = 0
+
+    @classmethod
+    def start(cls, kernel_name: str, *, start_timeout: float, extra_arguments: list[str] | None = None,
+              cwd: str | None = None) -> "WarmKernel":
+        """Start a kernel (talking over local sockets in a folder of its own) and install the reset."""
+        import nbformat
+        from nbclient import NotebookClient
+
+        socket_dir = tempfile.mkdtemp(prefix="vs-warm-")
+        km = ipc_kernel_manager(socket_dir)(kernel_name=kernel_name)
+        # a throw-away client does the starting, with nbclient's own start-up handling and timeout
+        starter = NotebookClient(nbformat.v4.new_notebook(), km=km, kernel_name=kernel_name,
+                                 startup_timeout=int(start_timeout), extra_arguments=list(extra_arguments or []))
+        try:
+            starter.start_new_kernel(cwd=cwd)
+            kc = starter.start_new_kernel_client()
+            kernel = cls(kernel_name, km, kc, 0, socket_dir)
+            kernel.pid = int(kernel.call(_KERNEL_SETUP, "_vs_pid", timeout=start_timeout))
+        except BaseException:
+            _stop(km, starter.kc)
+            shutil.rmtree(socket_dir, ignore_errors=True)
+            raise
+        return kernel
+
+    def call(self, code: str, expression: str, *, timeout: float) -> str:
+        """Run ``code`` silently (no history, no execution count) and return ``expression``'s text."""
+        from jupyter_core.utils import run_sync
+
+        msg_id = self.kc.execute(code, silent=True, store_history=False, user_expressions={"r": expression})
+        while True:
+            reply = run_sync(self.kc.get_shell_msg)(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise KernelResetError(f"{content.get('ename')}: {content.get('evalue')}")
+        result = content["user_expressions"]["r"]
+        if result.get("status") != "ok":
+            raise KernelResetError(f"{result.get('ename')}: {result.get('evalue')}")
+        return result["data"]["text/plain"]
+
+    def fresh_namespace(self, cwd: str | None, *, timeout: float = 60) -> None:
+        """Give the kernel a new, empty user namespace and the process state it started with."""
+        import ast
+
+        text = self.call("", _FRESH_RESULT.format(cwd=cwd or ""), timeout=timeout)
+        state = json.loads(ast.literal_eval(text))
+        if state["pid"] != self.pid:
+            raise KernelResetError(f"kernel process changed from {self.pid} to {state['pid']}")
+
+    def rss_mb(self) -> float | None:
+        """Resident memory of the kernel process (MB), or None if it cannot be read."""
+        import psutil
+
+        try:
+            return psutil.Process(self.pid).memory_info().rss / 1e6
+        except (psutil.Error, ValueError):
+            return None
+
+    def alive(self) -> bool:
+        from jupyter_core.utils import run_sync
+
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:
+            return False
+
+    def shutdown(self) -> None:
+        _stop(self.km, self.kc)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def _stop(km, kc) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        if kc is not None:
+            kc.stop_channels()
+    except Exception:  # already closed
+        pass
+    try:
+        if km is not None and km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+    except Exception as e:  # a kernel that cannot be stopped is logged, the batch goes on
+        logger.warning(f"could not stop a warm kernel: {e}")
+
+
+class KernelPool:
+    """The warm kernels of this process: one per thread and kernel name.
+
+    A thread runs one notebook at a time, so a kernel never serves two at once
+    (Dask workers run several tasks in threads of one process).
+    """
+
+    def __init__(self) -> None:
+        self.kernels: dict[tuple[int, str], WarmKernel] = {}
+        self.started = 0  # kernels started by this process (for tests and logs)
+        self._lock = threading.Lock()
+
+    def acquire(self, kernel_name: str, *, start_timeout: float, extra_arguments=None, cwd=None) -> WarmKernel:
+        key = (threading.get_ident(), kernel_name)
+        kernel = self.kernels.get(key)
+        if kernel is not None and not kernel.alive():
+            self.discard(kernel_name)
+            kernel = None
+        if kernel is None:
+            kernel = WarmKernel.start(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
+                                      cwd=cwd)
+            with self._lock:
+                self.kernels[key] = kernel
+                self.started += 1
+        return kernel
+
+    def discard(self, kernel_name: str) -> None:
+        """Stop this thread's kernel of that name."""
+        with self._lock:
+            kernel = self.kernels.pop((threading.get_ident(), kernel_name), None)
+        if kernel is not None:
+            kernel.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop every kernel of the process."""
+        with self._lock:
+            kernels, self.kernels = list(self.kernels.values()), {}
+        for kernel in kernels:
+            kernel.shutdown()
+
+
+POOL = KernelPool()
+atexit.register(POOL.shutdown)
+
+
+def shutdown_kernels() -> None:
+    """Stop this process's warm kernels (a batch calls it when its workers are done)."""
+    POOL.shutdown()
+
+
+class WarmEngine(Engine):
+    """papermill engine: the notebook runs in this process's warm kernel, in a fresh namespace.
+
+    Takes papermill's usual arguments (``kernel_name``, ``start_timeout``,
+    ``execution_timeout``, ``log_output``, ``stdout_file``, ``stderr_file``,
+    ``cwd`` given as ``input_path``'s folder by papermill) plus ``max_notebooks``
+    and ``max_rss_mb`` (see the module documentation).
+
+    Examples
+    --------
+    >>> import papermill as pm
+    >>> from villagestudy.reports.engine import ENGINE_NAME, register
+    >>> register() is pm.engines.papermill_engines.get_engine(ENGINE_NAME)
+    True
+    """
+
+    @classmethod
+    def execute_notebook(cls, nb, kernel_name, output_path=None, progress_bar=True, log_output=False,
+                         autosave_cell_every=30, **kwargs):
+        # papermill writes the whole notebook at every cell start and end, and once more when the
+        # engine returns: with figures inside, that is most of a warm report's time. The engine
+        # writes it only if execution breaks off (the partial notebook is then the diagnosis).
+        nb_man = NotebookExecutionManager(nb, output_path=None, progress_bar=progress_bar, log_output=log_output,
+                                          autosave_cell_every=0)
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+        except BaseException:
+            if output_path:
+                nb_man.notebook_complete()
+                write_ipynb(nb_man.nb, output_path)
+            raise
+        finally:
+            nb_man.cleanup_pbar()
+        nb_man.notebook_complete()
+        return nb_man.nb
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                 start_timeout=60, execution_timeout=None, max_notebooks=None, max_rss_mb=None,
+                                 **kwargs):
+        max_notebooks = max_notebooks or _env_number(MAX_NOTEBOOKS_ENV, DEFAULT_MAX_NOTEBOOKS)
+        max_rss_mb = max_rss_mb or _env_number(MAX_RSS_ENV, DEFAULT_MAX_RSS_MB)
+        # papermill runs the engine inside its ``cwd`` (a fresh kernel inherits it): the warm one moves there
+        cwd = kwargs.pop("cwd", None) or os.getcwd()
+        extra_arguments = kwargs.pop("extra_arguments", None)
+        # a kernel manager of the caller's would be started and stopped per notebook: the pool owns them
+        kwargs = remove_args(["input_path", "timeout", "startup_timeout", "kernel_manager_class", "km"], **kwargs)
+        kernel = POOL.acquire(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments, cwd=cwd)
+        keep = False
+        try:
+            kernel.fresh_namespace(cwd, timeout=start_timeout)
+            final_kwargs = merge_kwargs(kwargs, timeout=execution_timeout, startup_timeout=start_timeout,
+                                        kernel_name=kernel_name, log=logger, log_output=log_output,
+                                        stdout_file=stdout_file, stderr_file=stderr_file)
+            client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
+            client.kc = kernel.kc
+            client.execute()
+            kernel.notebooks += 1
+            rss = kernel.rss_mb()
+            failed = bool(nb_man.nb.metadata.papermill.get("exception"))
+            keep = not failed and kernel.notebooks < max_notebooks and (rss is None or rss < max_rss_mb)
+        finally:
+            if not keep:  # failed, timed out, died, worn out or too big: the next notebook gets a new kernel
+                POOL.discard(kernel_name)
+        return nb_man.nb
+
+
+def register() -> type[WarmEngine]:
+    """Register :class:`WarmEngine` with papermill under :data:`ENGINE_NAME` (idempotent)."""
+    papermill_engines.register(ENGINE_NAME, WarmEngine)
+    return WarmEngine
+
+
+register()
