@@ -35,7 +35,7 @@ __all__ = ["LOCK_FILE", "MANIFEST", "OutputFolderError", "folder_lock", "claim_f
            "folder_rows", "check_writable", "is_disk_error", "disk_error_message"]
 
 LOCK_FILE = ".villagestudy-reports.lock"
-_LOCK_INFO = ".villagestudy-reports.lock.json"
+_LOCK_INFO = ".villagestudy-reports.lock-owner"
 MANIFEST = "villagestudy-reports.json"
 _RUN_PREFIX = ".work-"
 _RUN_MARKER = ".villagestudy-run"
