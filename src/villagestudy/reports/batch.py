@@ -17,7 +17,6 @@ removes. File names come from :mod:`villagestudy.reports.naming`.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -25,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -486,13 +484,10 @@ def _run_in_pool(todo: list[TownJob], workers: int, record) -> None:
 
 def _worker_init(parent_pid: int) -> None:
     """Make a pool worker die with the batch's main process, and leave Ctrl-C to the main process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if sys.platform.startswith("linux"):
-        import ctypes
+    from .._process import die_with_parent
 
-        pr_set_pdeathsig = 1
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(1)
 
