@@ -7,7 +7,8 @@ Voilà with two changes, made before the server starts:
 * the kernel manager never holds more than ``VILLAGESTUDY_MAX_KERNELS``
   kernels: the preheated pool (``VILLAGESTUDY_POOL_SIZE``, each kernel with the
   notebook already run, so a page shows its charts at once) is refilled only
-  while there is room, and again when a page is closed or its kernel culled;
+  while there is room, and again when a page is closed or its kernel culled
+  (the page's own "close" beacon works: the ``_xsrf`` cookie it needs is set);
   preheated kernels waiting in the pool are never culled;
 * a page load when every kernel is in use gets a short page (HTTP 503) saying
   the app is busy and to try again in a minute, in the app's language.
@@ -110,9 +111,12 @@ def install(max_kernels: int, pool_size: int, lang: str) -> None:
 
     @tornado.web.authenticated
     async def get(self, path=None):
+        # the page's "close" beacon (voila/api/shutdown) must carry the _xsrf cookie, which Voilà never sets:
+        # without it the kernel of a closed page stays until culled
+        _ = self.xsrf_token
         km = self.kernel_manager
         notebook = getattr(km, "notebook_path", None)
-        if hasattr(km, "room_for_a_page") and not km.room_for_a_page(notebook):
+        if not path and hasattr(km, "room_for_a_page") and not km.room_for_a_page(notebook):
             self.set_status(503)
             self.set_header("Retry-After", "60")
             self.set_header("Content-Type", "text/html; charset=utf-8")
