@@ -37,6 +37,7 @@ from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
+from ..safe_text import terminal_safe
 from .naming import report_names, report_path, safe_file_name
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
@@ -315,7 +316,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     chosen = [str(t) for t in towns] if towns else known
     unknown = [t for t in chosen if t not in known]
     if unknown:
-        raise UsageError(f"unknown town id(s): {', '.join(unknown)}; the study has: {', '.join(known)}")
+        raise UsageError(terminal_safe(f"unknown town id(s): {', '.join(unknown)}; the study has: {', '.join(known)}"))
     if year is not None and loaded.years and year not in loaded.years:
         raise UsageError(f"year {year} has no data; the study has years {loaded.years}")
     names = report_names(known)  # all the study's towns, so a name never depends on which towns a run makes

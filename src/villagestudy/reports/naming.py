@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import UsageError
+from ..safe_text import terminal_safe
 
 __all__ = ["safe_file_name", "report_names", "report_path"]
 
@@ -79,7 +80,7 @@ def report_names(town_ids: Iterable[str]) -> dict[str, str]:
     ids = [str(t) for t in town_ids]
     repeated = sorted({t for t in ids if ids.count(t) > 1})
     if repeated:
-        raise UsageError(f"town id(s) listed more than once: {', '.join(repeated)}")
+        raise UsageError(terminal_safe(f"town id(s) listed more than once: {', '.join(repeated)}"))
     names = {t: safe_file_name(t) for t in ids}
     groups: dict[str, list[str]] = {}
     for t, name in names.items():
@@ -92,8 +93,8 @@ def report_names(town_ids: Iterable[str]) -> dict[str, str]:
     for t, name in names.items():
         other = taken.setdefault(name.lower(), t)
         if other != t:
-            raise UsageError(f"town ids {other!r} and {t!r} give the same report file name {name!r}; "
-                             "rename one of them in towns.csv")
+            raise UsageError(terminal_safe(f"town ids {other!r} and {t!r} give the same report file name "
+                                           f"{name!r}; rename one of them in towns.csv"))
     return names
 
 
