@@ -12,8 +12,12 @@ from .safe_text import neutralise_frame
 
 
 @contextmanager
-def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(target: str | Path, suffix: str | None = None, *, tmp_dir: str | Path | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; move it into place only on success.
+
+    ``tmp_dir`` puts the temporary file in another folder of the same disk
+    instead (e.g. a run's working folder, so a killed run leaves its partial
+    files there and nowhere else).
 
     Examples
     --------
@@ -26,7 +30,7 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=tmp_dir or target.parent)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -73,6 +73,15 @@ def terminal_safe(text) -> str:
                         unicodedata.normalize("NFC", text))
 
 
+def short_hash(text: str) -> str:
+    """Eight hex digits that tell apart two texts whose safe names meet.
+
+    >>> short_hash("a/b")
+    '3ec69c85'
+    """
+    return hashlib.sha1(str(text).encode("utf-8")).hexdigest()[:8]
+
+
 def safe_file_name(town_id: str) -> str:
     """A file name made safe from a town id: only [A-Za-z0-9._-], never hidden or empty.
 
@@ -89,5 +98,5 @@ def safe_file_name(town_id: str) -> str:
     cleaned = re.sub(r"[^0-9A-Za-z._-]", "_", str(town_id))[:60]
     name = f"town_{cleaned}"
     if cleaned != str(town_id) or not cleaned:
-        name += "_" + hashlib.sha1(str(town_id).encode("utf-8")).hexdigest()[:8]
+        name += "_" + short_hash(town_id)
     return name

@@ -5,6 +5,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from ..errors import UsageError
+from ..safe_text import terminal_safe
 from ._common import _json_arg, _year
 
 
@@ -46,19 +48,28 @@ def cmd_reports(args) -> int:
         batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
                             inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler,
-                            engine=args.engine)
-    for r in batch.results:
-        line = f"  {r.status:7s} {r.town_id} {r.town_name}"
-        if r.status == "ok":
-            line += f"  ({r.seconds:.1f} s)"
-        if r.error:
-            line += f"\n          {r.error}  [log: {batch.out_dir / r.log if r.log else '-'}]"
+                            engine=args.engine, wait=args.wait)
+    for line in result_lines(batch):
         print(line)
-    print(f"Index: {batch.out_dir / 'index.html'}")
     if batch.failed:
         print(f"{len(batch.failed)} town(s) failed.", file=sys.stderr)
         return 1
     return 0
+
+
+def result_lines(batch) -> list[str]:
+    """What ``reports`` prints: a line per town and the index; text from data made safe for terminals."""
+    lines = []
+    for r in batch.results:
+        line = f"  {r.status:7s} {terminal_safe(r.town_id)} {terminal_safe(r.town_name)}"
+        if r.status == "ok":
+            line += f"  ({r.seconds:.1f} s)"
+        if r.error:
+            log = batch.out_dir / r.log if r.log else "-"
+            line += f"\n          {terminal_safe(r.error)}  [log: {terminal_safe(log)}]"
+        lines.append(line)
+    lines.append(f"Index: {terminal_safe(batch.out_dir / 'index.html')}")
+    return lines
 
 
 def add_commands(sub) -> None:
@@ -70,7 +81,10 @@ def add_commands(sub) -> None:
                                    "render offline HTML (no internet needed to open it). Unchanged towns are "
                                    "reused unless --force. Exit 1 when any town failed.")
     s.add_argument("study", nargs="?", type=Path, default=None, help="study folder (default: the bundled sample)")
-    s.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
+    s.add_argument("--out", type=Path, default=None,
+                   help=f"output folder (default {DEFAULT_OUT}/<study folder name>; a folder holds one study)")
+    s.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                   help="when another run is writing to the output folder, wait this long for it (default: stop)")
     s.add_argument("--town", action="append", metavar="ID", help="only this town (repeatable)")
     s.add_argument("--year", type=_year, help="report year (default: the study's year)")
     s.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")

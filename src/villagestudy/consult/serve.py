@@ -1,12 +1,19 @@
 """Serve the consultation notebook with Voilà: ``villagestudy consult``.
 
-Voilà runs ``notebooks/consultation.ipynb`` in a new kernel for each visitor
-and shows only its outputs (the panel). The study folder, the language and the
+Voilà runs ``notebooks/consultation.ipynb`` in a kernel for each visitor and
+shows only its outputs (the panel). Kernels come from a bounded, preheated pool
+(:mod:`villagestudy.consult.voila_bounded`): at most ``max_kernels`` at once
+(about 340 MB each), ``pool_size`` of them started in advance with the notebook
+already run, so a page shows its first chart at once; a page load when all are
+in use gets a short "busy, try again in a minute" page. A closed page frees its
+kernel at once; a page left open without activity for ``cull_minutes`` loses it. The study folder, the language and the
 scenario folder reach the notebook through environment variables
 (``VILLAGESTUDY_STUDY``, ``VILLAGESTUDY_LANG``, ``VILLAGESTUDY_SCENARIOS``).
 
 The server listens on 127.0.0.1 only, unless ``host`` says otherwise (e.g.
-``0.0.0.0`` to let the tablets of a meeting room connect). Everything the page
+``0.0.0.0``, ``::`` or this computer's LAN address to let the tablets of a
+meeting room connect). Beyond the loopback a random token is required: the
+address printed carries it (``?token=...``), anyone without it is refused. Everything the page
 needs (the widget manager, plotly.js of the jupyterlab-plotly extension) is
 served by Voilà itself: the app works without internet. Voilà's ``lab``
 template also links two Font Awesome stylesheets from a CDN (redundant: the
@@ -16,7 +23,9 @@ folder for the server's lifetime).
 """
 from __future__ import annotations
 
+import ipaddress
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,13 +36,17 @@ from pathlib import Path
 
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 
-__all__ = ["NOTEBOOK", "DEFAULT_PORT", "OFFLINE_TEMPLATE", "voila_command", "write_offline_template", "free_port",
-           "serve", "run_from_args"]
+__all__ = ["NOTEBOOK", "DEFAULT_PORT", "OFFLINE_TEMPLATE", "DEFAULT_MAX_KERNELS", "DEFAULT_POOL_SIZE",
+           "DEFAULT_CULL_MINUTES", "voila_command", "write_offline_template", "free_port", "is_loopback",
+           "probe_address", "app_url", "serve", "run_from_args"]
 
 NOTEBOOK = NOTEBOOKS / "consultation.ipynb"
 DEFAULT_PORT = 8866
 ENV_STUDY, ENV_LANG, ENV_SCENARIOS = "VILLAGESTUDY_STUDY", "VILLAGESTUDY_LANG", "VILLAGESTUDY_SCENARIOS"
 OFFLINE_TEMPLATE = "villagestudy-offline"
+DEFAULT_MAX_KERNELS = 4  # about 340 MB each: a meeting of four screens on a laptop
+DEFAULT_POOL_SIZE = 2
+DEFAULT_CULL_MINUTES = 5
 _OFFLINE_INDEX = """{%- extends 'voila/templates/lab/index.html.j2' -%}
 {% import "spinner.macro.html.j2" as spinner %}
 {#- Voila's lab template without its Font Awesome stylesheets from a CDN (the widgets bundle Font Awesome). -#}
@@ -59,15 +72,70 @@ def write_offline_template(jupyter_data_dir: str | Path) -> Path:
     return folder
 
 
+def _family(host: str) -> int:
+    try:
+        return socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:  # a name such as "localhost"
+        return socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+
+
+def is_loopback(host: str) -> bool:
+    """True when ``host`` is reachable from this computer only.
+
+    Examples
+    --------
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("0.0.0.0"), is_loopback("::")
+    (True, True, False, False)
+    """
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def probe_address(host: str) -> str:
+    """The address to connect to in order to reach a server listening on ``host``.
+
+    A wildcard (``0.0.0.0``, ``::``, ``""``) is reached on the loopback of its
+    family; any other address is reached on itself.
+
+    Examples
+    --------
+    >>> probe_address("0.0.0.0"), probe_address("::"), probe_address("192.0.2.7")
+    ('127.0.0.1', '::1', '192.0.2.7')
+    """
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def app_url(host: str, port: int, token: str | None = None) -> str:
+    """The address to open (IPv6 in brackets, the token in the query).
+
+    Examples
+    --------
+    >>> app_url("::1", 8866), app_url("192.0.2.7", 80, "abc")
+    ('http://[::1]:8866/', 'http://192.0.2.7:80/?token=abc')
+    """
+    shown = probe_address(host)
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{int(port)}/" + (f"?token={token}" if token else "")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port free on ``host`` now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 
 
 def _port_free(port: int, host: str) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as s:
         try:
             s.bind((host, port))
         except OSError:
@@ -76,28 +144,37 @@ def _port_free(port: int, host: str) -> bool:
 
 
 def voila_command(notebook: str | Path = NOTEBOOK, *, port: int = DEFAULT_PORT, host: str = "127.0.0.1",
-                  template: str | None = OFFLINE_TEMPLATE) -> list[str]:
-    """The Voilà command line (voila 0.5).
+                  template: str | None = OFFLINE_TEMPLATE, pool_size: int = DEFAULT_POOL_SIZE,
+                  cull_minutes: float = DEFAULT_CULL_MINUTES, token: str | None = None) -> list[str]:
+    """The command line of the bounded Voilà server (voila 0.5, :mod:`villagestudy.consult.voila_bounded`).
 
     No browser, this port only (no silent move to another), no tracebacks
-    shown to visitors, and the kernel of a page closed for 10 minutes shut
-    down (each visit starts a kernel; open pages are never culled).
+    shown to visitors, ``pool_size`` preheated kernels, a kernel whose page is
+    gone (a tablet asleep, a dropped network) shut down after ``cull_minutes``
+    idle (checked every 30 s; a page closed in the browser frees its kernel at
+    once; an open page is never cut off), and ``token`` required when given.
+    The maximum number of kernels is read from ``VILLAGESTUDY_MAX_KERNELS``.
     """
-    cmd = [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={int(port)}",
-           f"--Voila.ip={host}", "--Voila.port_retries=0", "--show_tracebacks=False",
-           "--MappingKernelManager.cull_interval=60", "--MappingKernelManager.cull_idle_timeout=600"]
+    cmd = [sys.executable, "-m", "villagestudy.consult.voila_bounded", str(notebook), "--no-browser",
+           f"--port={int(port)}", f"--Voila.ip={host}", "--Voila.port_retries=0", "--show_tracebacks=False",
+           "--preheat_kernel=True", f"--pool_size={int(pool_size)}",
+           "--MappingKernelManager.cull_interval=30",
+           f"--MappingKernelManager.cull_idle_timeout={max(int(cull_minutes * 60), 60)}"]
+    cmd.append(f"--Voila.token={token}" if token else "--Voila.token=")
     if template:
         cmd.append(f"--template={template}")
     return cmd
 
 
-def _wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> bool:
+def _wait_listening(host: str, port: int, proc: subprocess.Popen, timeout: float) -> bool:
+    """Poll the address the server actually listens on until it accepts a connection."""
+    target = probe_address(host)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((target, port), timeout=0.5):
                 return True
         except OSError:
             time.sleep(0.2)
@@ -106,7 +183,8 @@ def _wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> bool:
 
 def serve(study: str | Path | None = None, *, port: int | None = None, host: str = "127.0.0.1", lang: str = "zh",
           open_browser: bool = True, out_dir: str | Path | None = None, notebook: str | Path | None = None,
-          startup_timeout: float = 60.0) -> int:
+          startup_timeout: float = 90.0, max_kernels: int = DEFAULT_MAX_KERNELS, pool_size: int = DEFAULT_POOL_SIZE,
+          cull_minutes: float = DEFAULT_CULL_MINUTES, token: str | None = None, on_ready=None) -> int:
     """Run the consultation app until interrupted; returns Voilà's exit code.
 
     Parameters
@@ -117,14 +195,26 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
         Default 8866, or a free port when 8866 is taken. A port given
         explicitly must be free.
     host : str
-        Interface to listen on: ``127.0.0.1`` (default, this computer only)
-        or ``0.0.0.0`` (every interface: anyone on the network can open it).
+        Address to listen on: ``127.0.0.1`` (default, this computer only),
+        ``0.0.0.0`` or ``::`` (every interface), or one address of this
+        computer (e.g. its LAN address). Beyond the loopback a token is required.
     lang : {"zh", "en"}
     open_browser : bool
         Open the app in the default browser once the server listens.
     out_dir : path, optional
         Where "Save this scenario" writes (default ``outputs/scenarios`` under
         the current folder).
+    max_kernels : int
+        Kernels at most (pages open at once, preheated ones included); about 340 MB each.
+    pool_size : int
+        Kernels kept started in advance with the notebook run (at most ``max_kernels``).
+    cull_minutes : float
+        A kernel whose page has gone is shut down after this many idle minutes.
+    token : str, optional
+        The token to require; default a random one when ``host`` is not a
+        loopback address, none on the loopback.
+    on_ready : callable, optional
+        Called with the app's address once the server listens (tests, benchmarks).
     """
     from ..errors import UsageError
 
@@ -136,40 +226,62 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
     nb = Path(notebook or NOTEBOOK).resolve()
     if not nb.exists():
         raise UsageError(f"consultation notebook not found: {nb}")
-    bind_check = "127.0.0.1" if host in ("127.0.0.1", "localhost") else host
+    if int(max_kernels) < 1 or int(pool_size) < 0:
+        raise UsageError("--max-kernels must be 1 or more and --pool-size 0 or more")
+    pool_size = min(int(pool_size), int(max_kernels))
+    try:
+        _family(host)
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--host {host!r} is not an address of this computer: {e}") from None
     if port is None:
-        port = DEFAULT_PORT if _port_free(DEFAULT_PORT, bind_check) else free_port(bind_check)
-    elif not _port_free(int(port), bind_check):
-        raise UsageError(f"port {port} is in use on {host}: choose another with --port")
+        port = DEFAULT_PORT if _port_free(DEFAULT_PORT, host) else free_port(host)
+    elif not _port_free(int(port), host):
+        raise UsageError(f"port {port} is in use on {host} (or {host} is not an address of this computer): "
+                         "choose another with --port or --host")
+    if token is None and not is_loopback(host):
+        token = secrets.token_urlsafe(24)
     out_dir = Path(out_dir or Path("outputs") / "scenarios").expanduser().resolve()
     env = dict(os.environ)
     env[ENV_STUDY] = str(study)
     env[ENV_LANG] = "en" if str(lang).lower().startswith("en") else "zh"
     env[ENV_SCENARIOS] = str(out_dir)
+    env["VILLAGESTUDY_MAX_KERNELS"] = str(int(max_kernels))
+    env["VILLAGESTUDY_POOL_SIZE"] = str(pool_size)
     data_dir = tempfile.TemporaryDirectory(prefix="villagestudy-voila-")
     write_offline_template(data_dir.name)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (data_dir.name, os.environ.get("JUPYTER_PATH")) if p)
-    cmd = voila_command(nb, port=int(port), host=host)
-    proc = subprocess.Popen(cmd, env=env, cwd=str(nb.parent))
+    cmd = voila_command(nb, port=int(port), host=host, pool_size=pool_size, cull_minutes=cull_minutes, token=token)
+    from .._process import die_with_parent
+
+    # its own session: Ctrl-C here stops it through terminate() below (Voilà would ask "Shutdown?" on a
+    # terminal); and it dies with this process even when this one is killed outright
+    proc = subprocess.Popen(cmd, env=env, cwd=str(nb.parent), start_new_session=True,
+                            preexec_fn=lambda: die_with_parent(signal.SIGTERM))
 
     def _stop(signum, frame):  # SIGTERM: stop Voilà too, then leave
         raise KeyboardInterrupt
 
     old = signal.signal(signal.SIGTERM, _stop)
     try:
-        if not _wait_listening(int(port), proc, startup_timeout):
+        if not _wait_listening(host, int(port), proc, startup_timeout):
             code = proc.poll()
-            raise UsageError(f"Voilà did not start (exit code {code}); run with VILLAGESTUDY_DEBUG=1 or try "
-                             f"`{' '.join(cmd)}`")
-        shown = "127.0.0.1" if host in ("127.0.0.1", "0.0.0.0", "localhost") else host
-        url = f"http://{shown}:{port}/"
+            shown = [c if not c.startswith("--Voila.token=") or c == "--Voila.token=" else "--Voila.token=..."
+                     for c in cmd]
+            raise UsageError(f"Voilà did not start on {host} port {port} (exit code {code}); run with "
+                             f"VILLAGESTUDY_DEBUG=1 or try `{' '.join(shown)}`")
+        url = app_url(host, int(port), token)
         print(f"Consultation app: {url}", flush=True)
         print(f"  study: {study}", flush=True)
         print(f"  scenarios are saved to: {out_dir}", flush=True)
-        if host == "0.0.0.0":
-            print("  listening on every interface: anyone on this network can open it "
-                  f"(http://<this computer's address>:{port}/)", flush=True)
+        print(f"  at most {max_kernels} pages open at once ({pool_size} kept ready)", flush=True)
+        if not is_loopback(host):
+            print(f"  listening beyond this computer on {host}: give people the whole address above, token "
+                  "included (without it the app is refused)", flush=True)
+            if probe_address(host) != host:
+                print(f"  from another computer: http://<this computer's address>:{port}/?token={token}", flush=True)
         print("Press Ctrl+C to stop.", flush=True)
+        if on_ready is not None:
+            on_ready(url)
         if open_browser:
             import webbrowser
 
@@ -182,7 +294,7 @@ def serve(study: str | Path | None = None, *, port: int | None = None, host: str
         if proc.poll() is None:
             proc.terminate()
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
@@ -194,4 +306,5 @@ def run_from_args(args) -> int:
     from ..io import load_study
     load_study(args.study or SAMPLE_STUDY)  # fail fast, listing the problems, before starting a server
     return serve(args.study, port=args.port, host=args.host, lang=args.lang, open_browser=not args.no_browser,
-                 out_dir=args.out)
+                 out_dir=args.out, max_kernels=args.max_kernels, pool_size=args.pool_size,
+                 cull_minutes=args.cull_minutes)

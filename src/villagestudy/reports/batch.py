@@ -7,6 +7,13 @@ processes; a town that fails does not stop the others; a town whose inputs have
 not changed since its last report is reused unless ``force``. Every file is
 written to a temporary path and moved into place, so a failed run never
 replaces a good earlier report.
+
+The output folder is guarded by :mod:`villagestudy.reports.outfolder`: one run
+at a time (a lock naming the run that holds it), one study per folder (a
+manifest), working files in a folder of the run's own. Worker processes die
+with the main process (``kill -9`` or Ctrl-C leaves no worker writing on), and
+their partial files stay in the run's working folder, which the next run
+removes. File names come from :mod:`villagestudy.reports.naming`.
 """
 from __future__ import annotations
 
@@ -16,7 +23,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -29,12 +38,15 @@ from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
-from ..safe_text import safe_file_name
+from ..safe_text import safe_file_name, terminal_safe
 from .kernels import ipc_kernel_manager
+from .naming import TownResult, report_names, report_path
+from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
+                        folder_rows, is_disk_error, run_workdir)
 
 DEFAULT_NOTEBOOK = NOTEBOOKS / "town_report.ipynb"
 DEFAULT_STUDY = SAMPLE_STUDY
-DEFAULT_OUT = Path("outputs") / "reports"
+DEFAULT_OUT = Path("outputs") / "reports"  # each study writes to DEFAULT_OUT / <its folder's name> by default
 EXECUTION_TIMEOUT_S = 600  # per cell: papermill has none by default and a stalled kernel hangs forever
 START_TIMEOUT_S = 120
 
@@ -51,23 +63,9 @@ class TownJob:
     plotly_src: str | None
     inline_plotly: bool = False
     engine: str = "warm"  # warm: the worker's kept kernel (reports.engine); fresh: a new kernel per town
-
-
-@dataclass
-class TownResult:
-    town_id: str
-    town_name: str
-    safe_name: str
-    status: str  # ok | reused | failed
-    seconds: float = 0.0
-    error: str | None = None
-    log: str | None = None
-    attempts: int = 0
+    work_dir: str = ""  # the run's working folder (partial files stay there); "" = a folder of the job's own
+    study: str = ""
     key_figures: dict = field(default_factory=dict)
-
-    @property
-    def html(self) -> str:
-        return f"{self.safe_name}.html"
 
 
 @dataclass
@@ -102,13 +100,24 @@ def comparison_file_name(safe: str) -> str:
 
 
 def _sidecar(out_dir: Path, safe: str) -> Path:
-    return out_dir / f"{safe}.json"
+    return report_path(out_dir, safe, ".json")
+
+
+def default_out_dir(study_path: str | Path) -> Path:
+    """``outputs/reports/<study folder name>``: each study its own output folder.
+
+    Examples
+    --------
+    >>> default_out_dir("/data/my_study").as_posix()
+    'outputs/reports/my_study'
+    """
+    return DEFAULT_OUT / Path(study_path).resolve().name
 
 
 def _reusable(job: TownJob) -> bool:
     out = Path(job.out_dir)
     side = _sidecar(out, job.safe_name)
-    if not (out / f"{job.safe_name}.html").exists() or not side.exists():
+    if not report_path(out, job.safe_name, ".html").exists() or not side.exists():
         return False
     try:
         return json.loads(side.read_text(encoding="utf-8")).get("key") == job.key
@@ -117,22 +126,44 @@ def _reusable(job: TownJob) -> bool:
 
 
 def render_town(job: TownJob, retries: int = 1) -> TownResult:
-    """Execute and render one town's report (runs in a worker process)."""
+    """Execute and render one town's report (runs in a worker process).
+
+    Every file is first written in the run's working folder, then moved into
+    the output folder; the sidecar JSON (the reuse key, the key figures) comes
+    last, so a report whose sidecar is missing or older is made again.
+    A full or read-only output folder is not retried: the result is marked
+    ``fatal`` and the batch stops.
+    """
+    out = Path(job.out_dir)
+    own_work = not job.work_dir
+    base = Path(tempfile.mkdtemp(prefix=".work-", dir=out)) if own_work else Path(job.work_dir)
+    work = base / job.safe_name
+    started = time.perf_counter()
+    result = TownResult(job.town_id, job.town_name, job.safe_name, "failed")
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        _render_attempts(job, out, work, result, retries, started)
+    except Exception as e:  # writing the outputs or logs failed
+        disk = is_disk_error(e)
+        result.status, result.fatal = "failed", disk is not None
+        result.error = disk_error_message(out, disk) if disk else f"{type(e).__name__}: {e}"
+    finally:
+        shutil.rmtree(base if own_work else work, ignore_errors=True)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _render_attempts(job: TownJob, out: Path, work: Path, result: TownResult, retries: int, started: float) -> None:
     import papermill as pm
 
     from .render import notebook_to_html
 
-    out = Path(job.out_dir)
-    work = out / ".work" / job.safe_name
-    work.mkdir(parents=True, exist_ok=True)
     executed = work / f"{job.safe_name}.ipynb"
     comparison = work / comparison_file_name(job.safe_name)  # written by the report from the Comparison it shows
-    started = time.perf_counter()
-    result = TownResult(job.town_id, job.town_name, job.safe_name, "failed")
     error_text, log_text = None, ""
     for attempt in range(1, retries + 2):
         result.attempts = attempt
-        socket_dir = tempfile.mkdtemp(prefix="vs-kernel-")
+        socket_dir = _socket_dir(work)
         try:
             pm.execute_notebook(
                 job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison)},
@@ -145,12 +176,12 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
             )
             title = f"{job.town_name} · villagestudy"
             page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
-            with atomic_path(out / f"{job.safe_name}.html") as tmp:
+            with atomic_path(report_path(out, job.safe_name, ".html"), tmp_dir=work) as tmp:
                 tmp.write_text(page, encoding="utf-8")
-            with atomic_path(out / f"{job.safe_name}.ipynb") as tmp:
+            with atomic_path(report_path(out, job.safe_name, ".ipynb"), tmp_dir=work) as tmp:
                 shutil.copyfile(executed, tmp)
             if comparison.exists():
-                with atomic_path(out / comparison_file_name(job.safe_name)) as tmp:
+                with atomic_path(report_path(out, comparison_file_name(job.safe_name), ""), tmp_dir=work) as tmp:
                     shutil.copyfile(comparison, tmp)
             result.status, error_text = "ok", None
             break
@@ -160,27 +191,36 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
             log_text += f"attempt {attempt}: {error_text}\n" + _plain("\n".join(e.traceback or [])) + "\n"
             break
         except Exception as e:  # kernel died, timed out or failed to start: worth one retry
+            if is_disk_error(e):
+                raise
             error_text = f"{type(e).__name__}: {e}"
             log_text += f"attempt {attempt}: {error_text}\n{traceback.format_exc()}\n"
         finally:
             shutil.rmtree(socket_dir, ignore_errors=True)
-    result.seconds = time.perf_counter() - started
     if result.status != "ok":
         result.error = error_text
-        log = out / "logs" / f"{job.safe_name}.log"
-        with atomic_path(log) as tmp:
+        log = report_path(out / "logs", job.safe_name, ".log")
+        with atomic_path(log, tmp_dir=work) as tmp:
             tmp.write_text(f"town {job.town_id} ({job.town_name})\n{log_text}", encoding="utf-8")
         if executed.exists():  # the partly executed notebook, for diagnosis
-            with atomic_path(out / "logs" / f"{job.safe_name}.failed.ipynb") as tmp:
+            with atomic_path(report_path(out / "logs", job.safe_name, ".failed.ipynb"), tmp_dir=work) as tmp:
                 shutil.copyfile(executed, tmp)
         result.log = str(log.relative_to(out))
     else:
-        with atomic_path(_sidecar(out, job.safe_name)) as tmp:
-            tmp.write_text(json.dumps({"key": job.key, "town_id": job.town_id, "parameters": job.parameters,
-                                       "version": __version__, "seconds": round(result.seconds, 2),
+        with atomic_path(_sidecar(out, job.safe_name), tmp_dir=work) as tmp:
+            tmp.write_text(json.dumps({"key": job.key, "town_id": job.town_id, "town_name": job.town_name,
+                                       "study": job.study, "parameters": job.parameters,
+                                       "key_figures": job.key_figures, "version": __version__,
+                                       "seconds": round(time.perf_counter() - started, 2),
                                        "made": _now()}, ensure_ascii=False, indent=1), encoding="utf-8")
-    shutil.rmtree(work, ignore_errors=True)
-    return result
+
+
+def _socket_dir(work: Path) -> str:
+    """A folder for the kernel's sockets: in the run's working folder when its path is short enough."""
+    # a unix socket path is limited to about 100 bytes; the kernel adds "kernel-<n>" to the folder
+    if len(str(work)) < 70:
+        return tempfile.mkdtemp(prefix="k-", dir=work)
+    return tempfile.mkdtemp(prefix="vs-kernel-")
 
 
 ENGINES = ("warm", "fresh")
@@ -211,7 +251,8 @@ def _now() -> str:
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
-                progress: bool = True, scheduler: str | None = None, engine: str = "warm") -> BatchResult:
+                progress: bool = True, scheduler: str | None = None, engine: str = "warm",
+                wait: float = 0.0) -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -219,9 +260,12 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     study : path, optional
         Study folder; default the bundled sample study.
     out : path, optional
-        Output folder; default ``outputs/reports``.
+        Output folder; default ``outputs/reports/<study folder name>``. A folder
+        belongs to one study (recorded in ``villagestudy-reports.json``): a run
+        of another study into it stops with a clear message.
     towns : list of str, optional
-        Town ids; default every town.
+        Town ids; default every town. The index page still lists every town
+        report of the study already in the folder.
     year, lang : report year (default the study's) and language (``zh`` or ``en``).
     jobs : int, optional
         Worker processes; default the number of cores.
@@ -242,12 +286,21 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         in it, each in a fresh namespace (:mod:`villagestudy.reports.engine`);
         ``fresh``: a new kernel for every town (slower; for notebooks that change
         the global state of the libraries they import).
+    wait : float
+        Seconds to wait when another run is writing to ``out`` (default 0: stop at once).
+
+    Raises
+    ------
+    UsageError
+        Bad arguments, or the output folder is busy, another study's, read-only
+        or full (:class:`~villagestudy.reports.outfolder.OutputFolderError`; the
+        index page then lists the reports that are in the folder).
     """
     from ..io import load_study
-    from .index_page import key_figures, write_index
+    from .index_page import key_figures
 
     study_path = Path(study or DEFAULT_STUDY).resolve()
-    out_dir = Path(out or DEFAULT_OUT).resolve()
+    out_dir = Path(out or default_out_dir(study_path)).resolve()
     nb = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not nb.exists():
         raise UsageError(f"report notebook not found: {nb}")
@@ -260,39 +313,79 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     chosen = [str(t) for t in towns] if towns else known
     unknown = [t for t in chosen if t not in known]
     if unknown:
-        raise UsageError(f"unknown town id(s): {', '.join(unknown)}; the study has: {', '.join(known)}")
+        raise UsageError(terminal_safe(f"unknown town id(s): {', '.join(unknown)}; the study has: {', '.join(known)}"))
     if year is not None and loaded.years and year not in loaded.years:
         raise UsageError(f"year {year} has no data; the study has years {loaded.years}")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plotly_src = None if inline_plotly else _install_plotly(out_dir)
+    names = report_names(known)  # all the study's towns, so a name never depends on which towns a run makes
+    check_writable(out_dir)
+    study_name = loaded.settings.name
     extra = dict(parameters or {})
-    jobs_list = []
-    for town_id in chosen:
-        params = {"study_path": str(study_path), "town_id": town_id, "year": year if year is not None else 0,
-                  "lang": lang, "report_mode": True, **extra}
-        safe = safe_file_name(town_id)
-        jobs_list.append(TownJob(town_id, loaded.town_name(town_id), safe, str(nb), str(out_dir), params,
-                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly,
-                                 engine=engine))
-    context = out_dir / ".work" / f"context-{loaded.fingerprint}.pkl"
-    if force or not all(_reusable(j) for j in jobs_list):
-        _store_context(loaded, context, year, extra)
-        for job in jobs_list:
-            job.parameters["context_path"] = str(context)
-    results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
-    results += _kept_towns(out_dir, [t for t in known if t not in chosen], loaded)
-    results.sort(key=lambda r: known.index(r.town_id))
-    standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
-    figures = key_figures(loaded.with_settings(**standards) if standards else loaded, year=year)  # the standards shown
-    for r in results:
-        r.key_figures = figures.get(r.town_id, {})
     provenance = {"data_fingerprint": loaded.fingerprint, "package_version": __version__,
-                  "study": loaded.settings.name, "study_path": str(study_path), "notebook": nb.name,
+                  "study": study_name, "study_path": str(study_path), "notebook": nb.name,
                   "parameters": {"year": year, "lang": lang, **extra}, "made": _now(),
                   "synthetic": loaded.settings.synthetic}
-    write_index(out_dir, results, provenance, lang=lang)
-    shutil.rmtree(out_dir / ".work", ignore_errors=True)
+    with folder_lock(out_dir, wait=wait):
+        claim_folder(out_dir, study=study_name, study_path=str(study_path), fingerprint=loaded.fingerprint)
+        results: list[TownResult] = []
+        failure: OSError | None = None
+        index_error: OSError | None = None
+        with run_workdir(out_dir) as work:
+            try:
+                plotly_src = None if inline_plotly else _install_plotly(out_dir)
+                standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
+                figures = key_figures(loaded.with_settings(**standards) if standards else loaded,
+                                      year=year)  # the standards the reports show
+                jobs_list = []
+                for town_id in chosen:
+                    params = {"study_path": str(study_path), "town_id": town_id,
+                              "year": year if year is not None else 0, "lang": lang, "report_mode": True, **extra}
+                    jobs_list.append(TownJob(town_id, loaded.town_name(town_id), names[town_id], str(nb),
+                                             str(out_dir), params,
+                                             _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src,
+                                             inline_plotly, work_dir=str(work), study=study_name,
+                                             key_figures=figures.get(town_id, {}), engine=engine))
+                if force or not all(_reusable(j) for j in jobs_list):
+                    context = work / f"context-{loaded.fingerprint}.pkl"
+                    _store_context(loaded, context, year, extra)
+                    for job in jobs_list:
+                        job.parameters["context_path"] = str(context)
+                results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
+                for r in results:
+                    r.key_figures = figures.get(r.town_id, {})
+            except OSError as e:
+                failure = is_disk_error(e)
+                if failure is None:
+                    raise
+            except BaseException:  # Ctrl-C and the like: the index still shows what is in the folder
+                _write_index_safely(out_dir, results, provenance, lang, known, work)
+                raise
+            fatal = next((r for r in results if r.fatal), None)
+            if failure is None:
+                index_error = _write_index_safely(out_dir, results, provenance, lang, known, work)
+        if failure is not None or fatal is not None or index_error is not None:
+            # the working folder is gone now, which may have freed enough space for the index
+            _write_index_safely(out_dir, results, provenance, lang, known, None)
+            made = sum(r.status == "ok" for r in results)
+            detail = fatal.error if fatal is not None else disk_error_message(out_dir, failure or index_error)
+            raise OutputFolderError(f"{detail} ({made} report(s) made in this run; the index page lists the "
+                                    "reports in the folder)")
     return BatchResult(out_dir, results, provenance)
+
+
+def _write_index_safely(out_dir: Path, results: list, provenance: dict, lang: str, order: list[str],
+                        work: Path | None) -> OSError | None:
+    """Write the index of every report in the folder; return the disk error instead of raising it."""
+    from .index_page import write_index
+
+    rows = folder_rows(out_dir, results, study=provenance["study"], order=order)
+    try:
+        write_index(out_dir, rows, provenance, lang=lang, tmp_dir=work)
+    except OSError as e:
+        disk = is_disk_error(e)
+        if disk is None:
+            raise
+        return disk
+    return None
 
 
 def _store_context(study, path: Path, year, extra: dict) -> None:
@@ -302,16 +395,6 @@ def _store_context(study, path: Path, year, extra: dict) -> None:
     keys = ("weights", "standards", "normalise", "aggregate", "uncertainty_runs")
     choice = {k: extra[k] for k in keys if k in extra}
     save_context(build_context(study, extra.get("scenario"), year=year, **choice), path)
-
-
-def _kept_towns(out_dir: Path, town_ids: list[str], study) -> list[TownResult]:
-    """Towns not asked for whose earlier report is still in ``out_dir``: kept on the index page as they are."""
-    kept = []
-    for town_id in town_ids:
-        safe = safe_file_name(town_id)
-        if (out_dir / f"{safe}.html").exists() and _sidecar(out_dir, safe).exists():
-            kept.append(TownResult(town_id, study.town_name(town_id), safe, "reused"))
-    return kept
 
 
 def _install_plotly(out_dir: Path) -> str:
@@ -326,6 +409,11 @@ SCHEDULER_RUNNERS: dict[str, Callable] = {}
 
 def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress: bool,
               scheduler: str | None = None) -> list[TownResult]:
+    """Run the towns that cannot be reused (the one place where jobs are run); stop at a full disk.
+
+    Returns the results in the order of ``jobs_list``; towns not run because
+    the batch stopped are left out.
+    """
     from tqdm import tqdm
 
     results: dict[str, TownResult] = {}
@@ -339,37 +427,82 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
     bar = tqdm(total=len(jobs_list), initial=len(results), desc="reports", unit="town", disable=not progress)
     counts = {"done": len(results), "failed": 0}
 
-    def record(res: TownResult) -> None:
+    def record(res: TownResult) -> bool:
+        """Record a result; False when the batch must stop (the output folder failed)."""
         results[res.town_id] = res
         counts["failed" if res.status == "failed" else "done"] += 1
         bar.set_postfix(done=counts["done"], failed=counts["failed"],
                         left=len(jobs_list) - counts["done"] - counts["failed"])
         bar.update(1)
+        return not res.fatal
 
     bar.set_postfix(done=counts["done"], failed=0, left=len(todo))
-    if scheduler is not None:
-        SCHEDULER_RUNNERS["dask"](todo, scheduler, jobs, record)
-    elif workers == 1:
-        from .engine import shutdown_kernels
+    try:
+        if scheduler is not None:
+            SCHEDULER_RUNNERS["dask"](todo, scheduler, jobs, record)
+        elif workers == 1:
+            from .engine import shutdown_kernels
 
-        try:
-            for job in todo:
-                record(render_town(job))
-        finally:
-            shutdown_kernels()  # this process's warm kernel is not needed after the batch
-    else:
-        # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            futures = {pool.submit(render_town, job): job for job in todo}
-            for fut in as_completed(futures):
-                job = futures[fut]
-                try:
-                    record(fut.result())
-                except Exception as e:  # the worker process itself died
-                    record(TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                      error=f"worker failed: {type(e).__name__}: {e}"))
-    bar.close()
-    return [results[j.town_id] for j in jobs_list]
+            try:
+                for job in todo:
+                    if not record(render_town(job)):
+                        break
+            finally:
+                shutdown_kernels()  # this process's warm kernel is not needed after the batch
+        else:
+            _run_in_pool(todo, workers, record)
+    finally:
+        bar.close()
+    return [results[j.town_id] for j in jobs_list if j.town_id in results]
+
+
+def _run_in_pool(todo: list[TownJob], workers: int, record) -> None:
+    """Local worker processes that die with this process (``kill -9`` included) and stop on Ctrl-C."""
+    # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                               initializer=_worker_init, initargs=(os.getpid(),))
+    clean = False
+    try:
+        futures = {pool.submit(render_town, job): job for job in todo}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as e:  # the worker process itself died
+                res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
+                                 error=f"worker failed: {type(e).__name__}: {e}")
+            if not record(res):
+                break
+        else:
+            clean = True
+    finally:
+        if clean:
+            pool.shutdown(wait=True)
+        else:  # Ctrl-C, a full disk or an error here: the workers stop now, their kernels with them
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in processes:
+                proc.join(timeout=5)
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Make a pool worker die with the batch's main process, and leave Ctrl-C to the main process."""
+    from .._process import die_with_parent
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): notice the parent has gone
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="villagestudy-parent-watch").start()
 
 
 def result_rows(batch: BatchResult) -> list[dict]:

@@ -13,16 +13,19 @@ TEXT = {
     "zh": {"title": "村（社区）比较研究报告", "town": "镇（街道）", "id": "编码", "status": "状态",
            "villages": "村（社区）数", "residents": "常住人口", "weak": "薄弱村", "missing": "未达标村",
            "report": "报告", "ok": "已生成", "reused": "未变化，沿用", "failed": "失败", "open": "打开",
+           "kept": "本次未运行，保留此前报告", "earlier": "此前报告",
            "provenance": "生成信息", "fingerprint": "数据指纹", "version": "软件版本", "parameters": "参数",
            "made": "生成时间", "study": "研究", "synthetic": "注意：本研究数据为虚构的合成数据。",
-           "error": "错误", "log": "日志", "summary": "共 {n} 个镇街：{ok} 个已生成，{reused} 个沿用，{failed} 个失败。"},
+           "error": "错误", "log": "日志",
+           "summary": "共 {n} 个镇街：{ok} 个已生成，{reused} 个沿用，{kept} 个保留此前报告，{failed} 个失败。"},
     "en": {"title": "Village comparison reports", "town": "Town", "id": "Code", "status": "Status",
            "villages": "Villages", "residents": "Residents", "weak": "Weak villages", "missing": "Missing a standard",
            "report": "Report", "ok": "made", "reused": "unchanged, reused", "failed": "failed", "open": "open",
+           "kept": "not in this run, earlier report kept", "earlier": "earlier report",
            "provenance": "Provenance", "fingerprint": "Data fingerprint", "version": "Package version",
            "parameters": "Parameters", "made": "Made", "study": "Study",
            "synthetic": "Note: the data of this study are synthetic (fictional).", "error": "Error", "log": "log",
-           "summary": "{n} towns: {ok} made, {reused} reused, {failed} failed."},
+           "summary": "{n} towns: {ok} made, {reused} reused, {kept} earlier reports kept, {failed} failed."},
 }
 
 
@@ -76,15 +79,20 @@ def provenance_html(provenance: dict, lang: str = "zh") -> str:
     return f'<section class="vs-provenance"><h2>{html.escape(t["provenance"])}</h2>{synthetic}<table>{body}</table></section>'
 
 
-def write_index(out_dir: Path, results, provenance: dict, lang: str = "zh") -> Path:
-    """Write ``index.html`` (atomically) listing every town of the batch."""
+def write_index(out_dir: Path, results, provenance: dict, lang: str = "zh", tmp_dir: Path | None = None) -> Path:
+    """Write ``index.html`` (atomically) listing the given rows.
+
+    ``results`` are the rows of :func:`villagestudy.reports.outfolder.folder_rows`:
+    every town report in the folder, this run's among them.
+    """
     t = TEXT[lang]
     rows = []
     for r in results:
         kf = r.key_figures or {}
         status = html.escape(t[r.status])
         if r.status == "failed":
-            link = "—"
+            link = (f'<a href="{html.escape(r.html)}">{html.escape(t["earlier"])}</a>'
+                    if getattr(r, "has_report", False) else "—")
             status += f'<div class="err">{html.escape(t["error"])}: {html.escape(r.error or "")}</div>'
             if r.log:
                 status += f'<a href="{html.escape(r.log)}">{html.escape(t["log"])}</a>'
@@ -97,7 +105,8 @@ def write_index(out_dir: Path, results, provenance: dict, lang: str = "zh") -> P
     n_ok = sum(r.status == "ok" for r in results)
     n_reused = sum(r.status == "reused" for r in results)
     n_failed = sum(r.status == "failed" for r in results)
-    summary = t["summary"].format(n=len(results), ok=n_ok, reused=n_reused, failed=n_failed)
+    n_kept = sum(r.status == "kept" for r in results)
+    summary = t["summary"].format(n=len(results), ok=n_ok, reused=n_reused, kept=n_kept, failed=n_failed)
     head = "".join(f"<th>{html.escape(t[k])}</th>" for k in
                    ("town", "id", "status", "villages", "residents", "weak", "missing", "report"))
     page = f"""<!DOCTYPE html>
@@ -116,6 +125,6 @@ tr.failed td {{ background: #fdecea; }} tr.reused td {{ color: #555; }} .err {{ 
 </body></html>
 """
     target = out_dir / "index.html"
-    with atomic_path(target) as tmp:
+    with atomic_path(target, tmp_dir=tmp_dir) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return target

@@ -1,0 +1,141 @@
+"""Voilà with a bounded kernel pool: the process ``villagestudy consult`` runs (``python -m`` this module).
+
+Voilà alone starts a kernel for every page load (about 340 MB each here) and,
+with preheated kernels, refills its pool without limit. This launcher runs
+Voilà with two changes, made before the server starts:
+
+* the kernel manager never holds more than ``VILLAGESTUDY_MAX_KERNELS``
+  kernels: the preheated pool (``VILLAGESTUDY_POOL_SIZE``, each kernel with the
+  notebook already run, so a page shows its charts at once) is refilled only
+  while there is room, and again when a page is closed or its kernel culled
+  (the page's own "close" beacon works: the ``_xsrf`` cookie it needs is set);
+  preheated kernels waiting in the pool are never culled;
+* a page load when every kernel is in use gets a short page (HTTP 503) saying
+  the app is busy and to try again in a minute, in the app's language.
+
+Every other option is Voilà's own, passed on the command line.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+ENV_MAX_KERNELS, ENV_POOL_SIZE = "VILLAGESTUDY_MAX_KERNELS", "VILLAGESTUDY_POOL_SIZE"
+
+BUSY_PAGE = {
+    "zh": ("会商系统繁忙", "当前同时打开的页面已达上限（{n} 个）。请关闭不用的页面，或一分钟后刷新本页。"),
+    "en": ("The consultation app is busy", "The most pages open at once ({n}) are in use. Close a page you no "
+                                           "longer need, or reload this page in a minute."),
+}
+
+
+def busy_page(lang: str, max_kernels: int) -> str:
+    """The page shown when every kernel is in use (text from this module only, no data)."""
+    from markupsafe import escape
+
+    title, text = BUSY_PAGE["en" if lang == "en" else "zh"]
+    return (f'<!DOCTYPE html><html lang="{"en" if lang == "en" else "zh-CN"}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="refresh" content="60"><title>{escape(title)}</title></head>'
+            f'<body style="font-family:sans-serif;margin:3em"><h1>{escape(title)}</h1>'
+            f'<p>{escape(text.format(n=max_kernels))}</p></body></html>')
+
+
+def bounded(manager_class, max_kernels: int, pool_size: int):
+    """``manager_class`` (Voilà's preheating kernel manager) that keeps at most ``max_kernels`` kernels."""
+
+    class BoundedKernelManager(manager_class):
+        _closing = False
+
+        def _pooled_ids(self) -> set[str]:
+            ids = set()
+            for pool in getattr(self, "_pools", {}).values():
+                for task in pool:
+                    if task.done() and not task.cancelled() and task.exception() is None:
+                        ids.add(task.result()["kernel_id"])
+            return ids
+
+        def kernels_in_use(self) -> int:
+            pooled = self._pooled_ids()
+            return sum(k not in pooled for k in self.list_kernel_ids())
+
+        def pool_waiting(self) -> int:
+            return sum(len(p) for p in getattr(self, "_pools", {}).values())
+
+        def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
+            pool = getattr(self, "_pools", {}).get(notebook_name, [])
+            room = max_kernels - self.kernels_in_use() - len(pool)
+            target = min(pool_size, len(pool) + max(room, 0))
+            self.kernel_pools_config = {"default": {"pool_size": target,
+                                                    "kernel_env_variables": self.default_env_variables}}
+            if self._closing or target <= len(pool):
+                return None
+            return super().fill_if_needed(delay=delay, notebook_name=notebook_name,
+                                          extra_kernel_env_variables=extra_kernel_env_variables or {}, **kwargs)
+
+        async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+            result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+            if not self._closing and getattr(self, "notebook_path", None) is not None:
+                self.fill_if_needed(delay=0, notebook_name=self.notebook_path)  # room again: warm the next page
+            return result
+
+        async def shutdown_all(self, *args, **kwargs):
+            self._closing = True
+            return await super().shutdown_all(*args, **kwargs)
+
+        async def cull_kernel_if_idle(self, kernel_id):
+            if kernel_id in self._pooled_ids():  # a warm kernel waiting for the next page is not idle waste
+                return None
+            return await super().cull_kernel_if_idle(kernel_id)
+
+        def room_for_a_page(self, notebook_name) -> bool:
+            return self.get_pool_size(notebook_name) > 0 or len(self.list_kernel_ids()) < max_kernels
+
+    return BoundedKernelManager
+
+
+def install(max_kernels: int, pool_size: int, lang: str) -> None:
+    """Patch Voilà (in this process) to bound its kernels and show the busy page."""
+    import tornado.web
+    import voila.app
+    import voila.tornado.handler as th
+
+    factory = voila.app.voila_kernel_manager_factory
+
+    def bounded_factory(base_class, preheat_kernel, default_pool_size, *args, **kwargs):
+        cls = factory(base_class, True, pool_size, *args, **kwargs)
+        return bounded(cls, max_kernels, pool_size)
+
+    voila.app.voila_kernel_manager_factory = bounded_factory
+    original_get = th.TornadoVoilaHandler.get.__wrapped__ if hasattr(th.TornadoVoilaHandler.get, "__wrapped__") \
+        else th.TornadoVoilaHandler.get
+
+    @tornado.web.authenticated
+    async def get(self, path=None):
+        # the page's "close" beacon (voila/api/shutdown) must carry the _xsrf cookie, which Voilà never sets:
+        # without it the kernel of a closed page stays until culled
+        _ = self.xsrf_token
+        km = self.kernel_manager
+        notebook = getattr(km, "notebook_path", None)
+        if not path and hasattr(km, "room_for_a_page") and not km.room_for_a_page(notebook):
+            self.set_status(503)
+            self.set_header("Retry-After", "60")
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            self.finish(busy_page(lang, max_kernels))
+            return
+        await original_get(self, path)
+
+    th.TornadoVoilaHandler.get = get
+
+
+def main(argv: list[str] | None = None) -> int:
+    max_kernels = max(1, int(os.environ.get(ENV_MAX_KERNELS, "4")))
+    pool_size = max(0, min(int(os.environ.get(ENV_POOL_SIZE, "2")), max_kernels))
+    install(max_kernels, pool_size, os.environ.get("VILLAGESTUDY_LANG", "zh"))
+    from voila.app import main as voila_main
+
+    sys.argv = ["voila", *(sys.argv[1:] if argv is None else argv)]
+    return voila_main() or 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
