@@ -235,7 +235,7 @@ class ConsultationPanel:
         Folder of saved scenarios; default ``$VILLAGESTUDY_SCENARIOS`` or
         ``outputs/scenarios``.
     mc_runs, seed : int
-        Monte Carlo runs behind the rank intervals (default 200, seed 0: the
+        Monte Carlo runs behind the rank intervals (default 200, seed=0: the
         same choices always give the same intervals).
     map_indicator : str
         Initial map colouring: ``score``, a pillar or a catalog indicator id.

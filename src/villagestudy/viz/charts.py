@@ -83,7 +83,7 @@ def _add_standard_line(fig: go.Figure, key: str, value: float, lang: str, *, hor
     if label and horizontal:
         import math
 
-        fig.add_annotation(text=standard_label(key, value, lang), xref="x domain" if row is None else "paper",
+        fig.add_annotation(text=standard_label(key, value, lang), xref="paper",
                            x=0.01 if position == "left" else 0.99, xanchor=position,
                            y=math.log10(value) if log and value > 0 else value, yref="y", yanchor="bottom",
                            showarrow=False, font=dict(size=11, color=color), bgcolor="rgba(255,255,255,0.7)",
@@ -520,8 +520,10 @@ def small_multiples(table: pd.DataFrame, indicators: Sequence[str], village_ids=
         if thr is not None and not meta.is_flag:
             thresholds[ind] = thr
             _add_standard_line(fig, meta.standard, thr, lang, row=r, col=c, label=False)
-            fig.add_annotation(text=meta.standard_text(thr, lang), xref=f"x{n + 1 if n else ''} domain",
-                               yref=f"y{n + 1 if n else ''}", x=1, y=thr, xanchor="right", yanchor="bottom",
+            # x in paper units: the right end of this subplot's x axis
+            x_end = fig.layout[f"xaxis{n + 1 if n else ''}"].domain[1]
+            fig.add_annotation(text=meta.standard_text(thr, lang), xref="paper",
+                               yref=f"y{n + 1 if n else ''}", x=x_end, y=thr, xanchor="right", yanchor="bottom",
                                showarrow=False, font=dict(size=10, color="#d62728"),
                                bgcolor="rgba(255,255,255,0.75)")
         if meta.is_share:
