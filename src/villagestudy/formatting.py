@@ -33,7 +33,7 @@ Examples
 >>> fmt_number(0.00571, kind="percent")
 '0.6%'
 >>> fmt_value(float("nan"))
-'—'
+'无数据'
 >>> fmt_value(3060.4, "income_per_resident_yuan")
 '3,060'
 >>> fmt_number(1.3e-9, kind="stat")
@@ -113,7 +113,10 @@ def wan_from_yuan() -> float:
 
 
 def _positional(v: float, decimals: int) -> str:
-    return f"{v:,.{decimals}f}"
+    text = f"{v:,.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0.,"):  # -0.4 rounds to "-0": show "0"
+        return text[1:]
+    return text
 
 
 def _significant(v: float, digits: int = 3) -> str:
@@ -205,16 +208,19 @@ def number_format(meta=None) -> NumberFormat:
     return NumberFormat()
 
 
-def fmt_value(v, meta=None, lang: str = "zh") -> str:
+def fmt_value(v, meta=None, lang: str = "zh", *, missing: str | None = None) -> str:
     """A value as people read it, in the format of ``meta`` (indicator id, column name or Meta).
 
-    Missing values give "—"; flags 是/否 (Yes/No); text is returned as it is.
+    Missing values give ``missing`` (default the words 无数据 / No data; tables
+    pass :data:`MISSING`, "—"); flags 是/否 (Yes/No); text is returned as it is.
 
     >>> fmt_value(0.536, "party_volunteer_rate"), fmt_value(True, "weak_village", "en")
     ('53.6%', 'Yes')
+    >>> fmt_value(None, lang="en"), fmt_value(None, missing=MISSING)
+    ('No data', '—')
     """
     if is_missing(v):
-        return MISSING
+        return t("no_data", lang) if missing is None else missing
     nf = number_format(meta)
     if nf.kind == "flag" or isinstance(v, (bool, np.bool_)):
         return t("yes" if bool(v) else "no", lang)
