@@ -74,6 +74,8 @@ class Settings:
     year: int | None = None
     synthetic: bool = False
     description: str = ""
+    #: time zone of the times written in reports (IANA name)
+    timezone: str = "Asia/Shanghai"
     # land
     farmland_uses: tuple[str, ...] = ("arable",)
     block_tolerance_m: float = 1.0

@@ -28,7 +28,8 @@ def cmd_reports(args) -> int:
     with on_cluster:
         batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
-                            inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler)
+                            inline_plotly=True, shared_assets=args.shared_assets, pdf=args.pdf,
+                            progress=not args.quiet, scheduler=args.scheduler)
     for r in batch.results:
         line = f"  {r.status:7s} {r.town_id} {r.town_name}"
         if r.status == "ok":
@@ -76,7 +77,12 @@ def add_commands(sub) -> None:
     s.add_argument("--standards", type=_json_arg, help='standards as JSON, e.g. \'{"weak_total_yuan": 200000}\'')
     s.add_argument("--params", type=Path, help="a scenario JSON saved by the consultation app")
     s.add_argument("--inline-plotly", action="store_true",
-                   help="inline plotly.js in every report instead of one shared copy under OUT/assets")
+                   help="(the default) every report carries plotly.js: one file that draws its charts alone")
+    s.add_argument("--shared-assets", action="store_true",
+                   help="for huge batches: load plotly.js from one shared copy under OUT/assets instead "
+                        "(reports then need that folder beside them)")
+    s.add_argument("--pdf", action="store_true",
+                   help="also print each report to town_<id>.pdf (A4) with headless Chromium")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--scheduler", metavar="ADDRESS",
                    help="one task per town on this Dask scheduler (workers must see the same folders)")

@@ -46,7 +46,9 @@ class TownJob:
     parameters: dict
     key: str
     plotly_src: str | None
-    inline_plotly: bool = False
+    inline_plotly: bool = True
+    pdf: bool = False
+    lang: str = "zh"
 
 
 @dataclass
@@ -101,13 +103,14 @@ def safe_file_name(town_id: str) -> str:
     return name
 
 
-def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: bool) -> str:
+def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: bool, pdf: bool = False) -> str:
     payload = {
         "fingerprint": fingerprint,
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "parameters": {k: v for k, v in parameters.items() if k not in ("study_path", "context_path")},
+        "parameters": {k: v for k, v in parameters.items() if k not in ("study_path", "context_path", "tables_path")},
         "version": __version__,
         "inline_plotly": inline_plotly,
+        "pdf": pdf,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:20]
 
@@ -153,9 +156,18 @@ def render_town(job: TownJob, retries: int = 1) -> TownResult:
                 kernel_manager_class=_ipc_kernel_manager(socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
-            page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
+            page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly,
+                                    lang=job.lang)
             with atomic_path(out / f"{job.safe_name}.html") as tmp:
                 tmp.write_text(page, encoding="utf-8")
+            tables = Path(job.parameters.get("tables_path") or "")
+            if tables.name and tables.exists():
+                with atomic_path(out / f"{job.safe_name}.xlsx") as tmp:
+                    shutil.copyfile(tables, tmp)
+            if job.pdf:
+                from .pdf import html_to_pdf
+
+                html_to_pdf(out / f"{job.safe_name}.html", out / f"{job.safe_name}.pdf")
             with atomic_path(out / f"{job.safe_name}.ipynb") as tmp:
                 shutil.copyfile(executed, tmp)
             result.status, error_text = "ok", None
@@ -221,8 +233,9 @@ def _now() -> str:
 
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
-                notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
-                progress: bool = True, scheduler: str | None = None) -> BatchResult:
+                notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = True,
+                progress: bool = True, scheduler: str | None = None, shared_assets: bool = False,
+                pdf: bool = False) -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -243,8 +256,13 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     parameters : dict, optional
         More notebook parameters, e.g. ``{"weights": {"land": 2}, "standards": {"weak_total_yuan": 200000}}``.
     inline_plotly : bool
-        Inline plotly.js in every report (one file per town, about 5 MB more each)
-        instead of one shared copy under ``out/assets``.
+        Inline plotly.js (the package's 1.5 MB partial bundle) once in every
+        report (default): each report is one file that draws its charts alone.
+    shared_assets : bool
+        Load plotly.js from one shared copy under ``out/assets`` instead (for
+        huge batches; a report then needs that folder beside it).
+    pdf : bool
+        Also print each report to ``town_<id>.pdf`` (A4) with headless Chromium.
     scheduler : str, optional
         Address of a Dask scheduler: one task per town on that cluster instead of
         local processes (see :mod:`villagestudy.reports.dask_runner`).
@@ -268,15 +286,18 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     if year is not None and loaded.years and year not in loaded.years:
         raise UsageError(f"year {year} has no data; the study has years {loaded.years}")
     out_dir.mkdir(parents=True, exist_ok=True)
+    inline_plotly = inline_plotly and not shared_assets
     plotly_src = None if inline_plotly else _install_plotly(out_dir)
     extra = dict(parameters or {})
     jobs_list = []
     for town_id in chosen:
-        params = {"study_path": str(study_path), "town_id": town_id, "year": year if year is not None else 0,
-                  "lang": lang, "report_mode": True, **extra}
         safe = safe_file_name(town_id)
+        params = {"study_path": str(study_path), "town_id": town_id, "year": year if year is not None else 0,
+                  "lang": lang, "report_mode": True, **extra,
+                  "tables_path": str(out_dir / ".work" / safe / f"{safe}.xlsx")}
         jobs_list.append(TownJob(town_id, loaded.town_name(town_id), safe, str(nb), str(out_dir), params,
-                                 _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src, inline_plotly))
+                                 _job_key(loaded.fingerprint, nb, params, inline_plotly, pdf), plotly_src,
+                                 inline_plotly, pdf, lang))
     context = out_dir / ".work" / f"context-{loaded.fingerprint}.pkl"
     if force or not all(_reusable(j) for j in jobs_list):
         _store_context(loaded, context, year, extra)
@@ -289,7 +310,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     provenance = {"data_fingerprint": loaded.fingerprint, "package_version": __version__,
                   "study": loaded.settings.name, "study_path": str(study_path), "notebook": nb.name,
                   "parameters": {"year": year, "lang": lang, **extra}, "made": _now(),
-                  "synthetic": loaded.settings.synthetic}
+                  "synthetic": loaded.settings.synthetic, "timezone": loaded.settings.timezone}
     write_index(out_dir, results, provenance, lang=lang)
     shutil.rmtree(out_dir / ".work", ignore_errors=True)
     return BatchResult(out_dir, results, provenance)

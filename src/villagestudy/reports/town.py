@@ -1,70 +1,39 @@
 """The content of a town report, section by section.
 
 The report notebook is presentation only: it builds a :class:`TownReport` from
-its parameters and calls one method per section. Each section says plainly what
-is missing when the study lacks the data for it, instead of failing.
+its parameters and calls one method per section. Each section method builds a
+:class:`~villagestudy.reports.display.Section` (text, figures, tables) and
+shows it; the HTML comes from Jinja2 templates. Each section says plainly
+what is missing when the study lacks the data for it, instead of failing, and
+no sentence claims more than the data show (standards that could not be
+checked are named). The tables of every section are kept in
+:attr:`TownReport.tables` for the spreadsheet beside the report.
 """
 from __future__ import annotations
-
-import datetime as _dt
-import html
-import json
 
 import pandas as pd
 
 from .. import catalog
 from .._version import __version__
-from ..i18n import register, t
-from .display import HTMLText, heading, note, report_mode, show, table_html
-
-register({
-    "rep_title": {"zh": "{town}村（社区）比较报告", "en": "{town}: comparing villages and communities"},
-    "rep_year": {"zh": "数据年份：{year}", "en": "Data year: {year}"},
-    "rep_overview": {"zh": "一、概况", "en": "1. At a glance"},
-    "rep_land": {"zh": "二、土地碎片化与村级工业园", "en": "2. Land fragmentation and village industrial parks"},
-    "rep_income": {"zh": "三、村集体经济收入构成", "en": "3. Income of the village collective economy"},
-    "rep_governance": {"zh": "四、基层治理", "en": "4. Governance"},
-    "rep_ranking": {"zh": "五、综合排名及其不确定性", "en": "5. Composite ranking and its uncertainty"},
-    "rep_stats": {"zh": "六、统计分析", "en": "6. Statistical analysis"},
-    "rep_methods": {"zh": "附录：指标定义与方法", "en": "Appendix: definitions and methods"},
-    "rep_glance": {"zh": "本镇（街道）共有 {n} 个村（社区），户籍人口 {reg}，常住人口 {res}，{hh} 户。",
-                   "en": "{n} villages and communities; registered population {reg}, residents {res}, {hh} households."},
-    "rep_missing_list": {"zh": "未达标情况", "en": "Who misses which standard"},
-    "rep_none_missing": {"zh": "所有村（社区）均达到现行标准（无数据者除外）。",
-                         "en": "Every village meets the standards in force (where data exist)."},
-    "rep_no_table": {"zh": "本研究没有“{table}”数据，本节从略。", "en": "The study has no {table} data: section left out."},
-    "rep_no_geometry": {"zh": "地块没有空间数据，无法绘制地块与连片图，相关指标为空。",
-                        "en": "Parcels have no geometry: no parcel or block maps, and the geometric indicators are missing."},
-    "rep_no_boundaries": {"zh": "没有村界数据，无法绘制村域地图。", "en": "No village boundaries: no village maps."},
-    "rep_most_fragmented": {"zh": "地块最破碎的村：{name}（按承包户着色，再按连片区着色）",
-                            "en": "Most fragmented village: {name} (coloured by household, then by block)"},
-    "rep_weak_named": {"zh": "按消薄标准（总收入不低于 {total} 元且经营性收入不低于 {op} 元），薄弱村：{names}",
-                       "en": "Weak villages by the 消薄 standard (total at least {total} yuan and operating income at least {op} yuan): {names}"},
-    "rep_no_weak": {"zh": "按消薄标准（总收入不低于 {total} 元且经营性收入不低于 {op} 元），本镇没有薄弱村。",
-                    "en": "No weak village by the 消薄 standard (total at least {total} yuan and operating income at least {op} yuan)."},
-    "rep_grid_of": {"zh": "网格与微网格：{name}", "en": "Grids and micro-grids: {name}"},
-    "rep_rank_note": {"zh": "得分按全研究区（{n} 个村社区）统一标准化计算；区间为蒙特卡洛（{runs} 次）下名次的 5%–95% 分位。",
-                      "en": "Scores are normalised over the whole study ({n} villages); intervals are the 5th-95th percentile ranks over {runs} Monte Carlo runs."},
-    "rep_index_notes": {"zh": "指数说明", "en": "Notes on the index"},
-    "rep_stats_intro": {"zh": "以全研究区村（社区）为样本，镇（街道）固定效应、按镇聚类的稳健标准误（少量聚类时用 t 分布）。",
-                        "en": "All villages of the study; town fixed effects with town-clustered standard errors (t-based with few clusters)."},
-    "rep_stats_refused": {"zh": "数据不足，未拟合：{reason}", "en": "Not fitted, too little data: {reason}"},
-    "rep_provenance": {"zh": "生成信息", "en": "Provenance"},
-    "rep_synthetic": {"zh": "注意：本研究数据为虚构的合成数据，仅用于演示。",
-                      "en": "Note: the data of this study are synthetic (fictional), for demonstration only."},
-    "rep_col_indicator": {"zh": "指标", "en": "Indicator"},
-    "rep_col_unit": {"zh": "单位", "en": "Unit"},
-    "rep_col_formula": {"zh": "定义", "en": "Definition"},
-    "rep_col_standard": {"zh": "标准（现行值）", "en": "Standard (in force)"},
-    "rep_col_source": {"zh": "来源", "en": "Source"},
-    "rep_col_village": {"zh": "村（社区）", "en": "Village"},
-    "rep_col_missed": {"zh": "未达到的标准", "en": "Standards missed"},
-    "rep_land_ranked": {"zh": "土地指标排名", "en": "Land indicators ranked"},
-})
+from ..formatting import fmt_value
+from ..i18n import t
+from .display import Section, Table, render, report_mode, show
+from .provenance import now_in, provenance_html
 
 TABLE_NAMES = {"parcels": {"zh": "地块", "en": "parcels"}, "parks": {"zh": "村级工业园", "en": "industrial parks"},
                "income": {"zh": "集体经济收入", "en": "income"}, "governance": {"zh": "基层治理", "en": "governance"},
                "grids": {"zh": "网格", "en": "grids"}, "boundaries": {"zh": "村界", "en": "village boundaries"}}
+RANK_COLUMNS = ("land", "income", "governance", "score", "rank", "rank_in_town", "rank_median", "rank_p05",
+                "rank_p95")
+INCOME_COLUMNS = ("income_total_yuan", "operating_income_yuan", "share_subsidy", "income_hhi",
+                  "income_per_resident_yuan", "income_growth")
+
+
+def column_label(column: str, lang: str = "zh") -> str:
+    """The header of a column: catalog label (with unit) for indicators and pillars, else the UI string."""
+    if column in catalog.PILLAR_LABELS or column in catalog.ids():
+        return catalog.label(column, lang)
+    return t(column, lang, default=column)
 
 
 class TownReport:
@@ -87,7 +56,9 @@ class TownReport:
     uncertainty_runs : int
         Monte Carlo runs for rank intervals (0 for none).
     report_mode : bool
-        True in batch reports (figures rendered for offline HTML).
+        True in batch reports (sections rendered as offline HTML blocks).
+    context_path : str
+        Study-wide results precomputed by the batch (empty: compute here).
     """
 
     def __init__(self, study_path: str, town_id: str = "", year: int | None = 0, lang: str = "zh",
@@ -112,205 +83,299 @@ class TownReport:
                            "standards": standards or {}, "normalise": normalise, "aggregate": aggregate,
                            "uncertainty_runs": uncertainty_runs}
         self.town = study.for_towns(self.town_id)
+        self.town_name = study.town_name(self.town_id)
         self.town_table = self.table[self.table["town_id"] == self.town_id]
-        self.made = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+        self.made = now_in(study.settings.timezone)
+        #: (section title, Table) of every table shown, in order: the spreadsheet's sheets
+        self.tables: list[tuple[str, Table]] = []
 
     # ---------------------------------------------------------------- helpers
     def _t(self, key: str, **fields) -> str:
         return t(key, self.lang, **fields)
 
-    def _missing(self, table: str) -> None:
-        show(note(self._t("rep_no_table", table=TABLE_NAMES[table][self.lang])))
+    def _sep(self) -> str:
+        return t("list_sep", self.lang)
+
+    def _missing(self, section: Section, table: str) -> None:
+        section.note(self._t("rep_no_table", table=TABLE_NAMES[table][self.lang]))
 
     def _name(self, village_id: str) -> str:
         return str(self.table.loc[village_id, "village_name"])
 
+    def _table(self, frame: pd.DataFrame, title: str) -> Table:
+        """A report table of village rows (``frame`` indexed by village name, columns are ids)."""
+        table = Table(frame, {c: column_label(c, self.lang) for c in frame.columns}, self._t("rep_col_village"),
+                      title=title, lang=self.lang)
+        self.tables.append((title, table))
+        return table
+
+    def _indicator_table(self, ids: list[str], title: str) -> Table:
+        return self._table(self.town_table.set_index("village_name")[list(ids)], title)
+
+    def _section(self, key: str, title_key: str, open: bool = False) -> Section:
+        return Section(key, self._t(title_key), open=open)
+
+    def _standards_status(self) -> tuple[pd.DataFrame, list[str], list[str]]:
+        """Missed rows, and the names of the standards checked / not checkable for this town."""
+        from ..metrics.standards import missed_standards
+
+        status = missed_standards(self.town_table, self.study.settings)
+        checked, unchecked = [], []
+        for ind in catalog.indicators_with_standard():
+            if getattr(self.study.settings, ind.standard, None) is None:
+                continue
+            rows = status[status["indicator"] == ind.id]
+            (checked if (rows["status"] != "no data").any() else unchecked).append(ind.name(self.lang))
+        missed = status[status["missed"].fillna(False).astype(bool)]
+        return missed, checked, unchecked
+
     # --------------------------------------------------------------- sections
     def title(self) -> None:
-        show(heading(self._t("rep_title", town=self.study.town_name(self.town_id)), 1))
-        if self.year:
-            show(HTMLText(f"<p>{html.escape(self._t('rep_year', year=self.year))}</p>"))
-        self.provenance()
+        year = self._t("rep_year", year=self.year) if self.year else ""
+        show(render("title.html.j2", title=self._t("rep_title", town=self.town_name), year=year,
+                    provenance_title=self._t("rep_provenance"), provenance=self.provenance_markup()))
+
+    def provenance_markup(self):
+        prov = {"study": self.study.settings.name, "data_fingerprint": self.study.fingerprint,
+                "package_version": __version__, "parameters": self.parameters, "made": self.made,
+                "synthetic": self.study.settings.synthetic, "town_name": self.town_name,
+                "timezone": self.study.settings.timezone}
+        return provenance_html(prov, self.lang)
 
     def provenance(self) -> None:
-        rows = {
-            "study": self.study.settings.name, "data fingerprint": self.study.fingerprint,
-            "package version": __version__, "parameters": json.dumps(self.parameters, ensure_ascii=False,
-                                                                     sort_keys=True),
-            "made": self.made,
-        }
-        body = "".join(f"<tr><th>{html.escape(k)}</th><td><code>{html.escape(str(v))}</code></td></tr>"
-                       for k, v in rows.items())
-        synthetic = (f'<p class="vs-note">{html.escape(self._t("rep_synthetic"))}</p>'
-                     if self.study.settings.synthetic else "")
-        show(HTMLText(f'<details class="vs-provenance" open><summary>{html.escape(self._t("rep_provenance"))}'
-                      f'</summary>{synthetic}<table class="vs-table">{body}</table></details>'))
+        show(self.provenance_markup())
+
+    def summary(self) -> None:
+        """Key findings first: what an official needs before the sections."""
+        sec = self._section("summary", "rep_summary", open=True)
+        sep = self._sep()
+        items = [self._t("rep_sum_villages", n=len(self.town.villages), m=len(self.table))]
+        weak = self.town_table["weak_village"]
+        if weak.isna().all():
+            items.append(self._t("rep_sum_weak_unknown"))
+        elif weak.fillna(False).astype(bool).any():
+            names = self.town_table.loc[weak.fillna(False).astype(bool), "village_name"]
+            items.append(self._t("rep_sum_weak", k=len(names), names=sep.join(names)))
+        else:
+            items.append(self._t("rep_sum_no_weak"))
+        missed, checked, unchecked = self._standards_status()
+        if len(missed):
+            items.append(self._t("rep_sum_missed", k=missed["village_id"].nunique()))
+        elif checked:
+            items.append(self._t("rep_none_missing", names=sep.join(checked)))
+        if unchecked:
+            items.append(self._t("rep_sum_unchecked", names=sep.join(unchecked)))
+        town_ranks = self.ranks.table[self.ranks.table["town_id"] == self.town_id].dropna(subset=["score"]) \
+            if self.ranks.result is not None else pd.DataFrame()
+        if len(town_ranks):
+            order = town_ranks.sort_values("rank")
+            k = min(3, max(1, len(order) // 2))
+            items.append(self._t("rep_sum_best", names=sep.join(order["village_name"].head(k)),
+                                 worst=sep.join(order["village_name"].tail(k)[::-1])))
+        else:
+            items.append(self._t("rep_sum_no_rank"))
+        sec.items(items).note(self._t("rep_sum_how"))
+        show(sec)
 
     def overview(self) -> None:
-        from ..metrics.standards import missed_standards
         from ..viz import village_map
 
-        show(heading(self._t("rep_overview")))
+        sec = self._section("overview", "rep_overview")
         v = self.town.villages
 
         def total(col):
-            s = v[col].sum(min_count=1)
-            return "—" if pd.isna(s) else f"{int(s):,}"
+            return fmt_value(v[col].sum(min_count=1), "n", self.lang, missing="—")
 
-        show(HTMLText("<p>" + html.escape(self._t("rep_glance", n=len(v), reg=total("registered_pop"),
-                                                  res=total("resident_pop"), hh=total("households"))) + "</p>"))
+        sec.text(self._t("rep_glance", n=len(v), reg=total("registered_pop"), res=total("resident_pop"),
+                         hh=total("households")))
         if self.study.has("boundaries") and self.ranks.result is not None:
-            show(village_map(self.study, self.ranks.table, "score", town_id=self.town_id,
-                             settings=self.study.settings, lang=self.lang))
-        missed = missed_standards(self.town_table, self.study.settings)
-        missed = missed[missed["missed"].fillna(False).astype(bool)]
-        show(heading(self._t("rep_missing_list"), 3))
+            sec.figure(village_map(self.study, self.ranks.table, "score", town_id=self.town_id,
+                                   settings=self.study.settings, lang=self.lang))
+        missed, checked, unchecked = self._standards_status()
+        sec.heading(self._t("rep_missing_list"))
         if missed.empty:
-            show(note(self._t("rep_none_missing")))
-            return
-        listing = (missed.assign(label=[catalog.name(i, self.lang) for i in missed["indicator"]])
-                   .groupby("village_name", sort=False)["label"].agg("；".join if self.lang == "zh" else "; ".join))
-        frame = listing.rename(self._t("rep_col_missed")).rename_axis(self._t("rep_col_village")).to_frame()
-        show(frame)
+            sec.note(self._t("rep_none_missing", names=self._sep().join(checked)) if checked
+                     else self._t("rep_none_checkable"))
+        else:
+            joiner = "；" if self.lang == "zh" else "; "
+            listing = (missed.assign(label=[catalog.name(i, self.lang) for i in missed["indicator"]])
+                       .groupby("village_name", sort=False)["label"].agg(joiner.join))
+            frame = listing.rename("rep_col_missed").to_frame()
+            table = self._table(frame, self._t("rep_missing_list"))
+            table.labels["rep_col_missed"] = self._t("rep_col_missed")
+            sec.table(table)
+        if unchecked:
+            sec.note(self._t("rep_sum_unchecked", names=self._sep().join(unchecked)))
+        show(sec)
 
     def land(self) -> None:
         from ..viz import parcels_map, parks_map, ranked_bar, village_map
 
-        show(heading(self._t("rep_land")))
+        sec = self._section("land", "rep_land")
         if not self.study.has("parcels"):
-            self._missing("parcels")
+            self._missing(sec, "parcels")
         else:
             for ind in ("simpson_index", "contiguous_share", "effective_mesh_size_mu"):
                 if self.town_table[ind].notna().any():
                     if self.study.has("boundaries"):
-                        show(village_map(self.study, self.table, ind, town_id=self.town_id,
-                                         settings=self.study.settings, lang=self.lang))
+                        sec.figure(village_map(self.study, self.table, ind, town_id=self.town_id,
+                                               settings=self.study.settings, lang=self.lang))
                     else:
-                        show(ranked_bar(self.table, ind, town_id=self.town_id, settings=self.study.settings,
-                                        lang=self.lang))
+                        sec.figure(ranked_bar(self.table, ind, town_id=self.town_id, settings=self.study.settings,
+                                              study=self.study, lang=self.lang))
             if not self.town.has_geometry("parcels"):
-                show(note(self._t("rep_no_geometry")))
+                sec.note(self._t("rep_no_geometry"))
             else:
                 simpson = self.town_table["simpson_index"].dropna()
                 if len(simpson):
                     worst = simpson.idxmax()
-                    show(HTMLText(f"<p>{html.escape(self._t('rep_most_fragmented', name=self._name(worst)))}</p>"))
-                    show(parcels_map(self.town, worst, by="household", settings=self.study.settings, lang=self.lang))
-                    show(parcels_map(self.town, worst, by="block", settings=self.study.settings, lang=self.lang))
+                    sec.text(self._t("rep_most_fragmented", name=self._name(worst)))
+                    for by in ("household", "block"):
+                        sec.figure(parcels_map(self.town, worst, by=by, settings=self.study.settings,
+                                               lang=self.lang))
             land_ids = [i for i in catalog.ids("land") if not i.startswith("park_")
                         and self.town_table[i].notna().any()]
-            show(heading(self._t("rep_land_ranked"), 3))
-            show(self._indicator_frame(land_ids))
+            sec.heading(self._t("rep_land_ranked"))
+            sec.table(self._indicator_table(land_ids, self._t("rep_land_ranked")))
         if not self.study.has("parks"):
-            self._missing("parks")
+            self._missing(sec, "parks")
         else:
             if self.study.has("boundaries"):
-                show(parks_map(self.town, town_id=self.town_id, settings=self.study.settings, lang=self.lang))
+                sec.figure(parks_map(self.town, town_id=self.town_id, settings=self.study.settings, lang=self.lang))
             park_ids = [i for i in catalog.ids("land") if i.startswith("park_")]
-            show(self._indicator_frame(park_ids))
-
-    def _indicator_frame(self, ids: list[str]) -> pd.DataFrame:
-        frame = self.town_table.set_index("village_name")[ids].copy()
-        frame.columns = [catalog.label(i, self.lang) for i in ids]
-        frame.index.name = self._t("rep_col_village")
-        return frame
+            sec.heading(self._t("rep_park_table"))
+            sec.table(self._indicator_table(park_ids, self._t("rep_park_table")))
+        show(sec)
 
     def income(self) -> None:
         from ..viz import income_composition, income_trend
 
-        show(heading(self._t("rep_income")))
+        sec = self._section("income", "rep_income")
         if not self.study.has("income") or not self.town.has("income"):
-            self._missing("income")
+            self._missing(sec, "income")
+            show(sec)
             return
         s = self.study.settings
-        show(income_composition(self.town, year=self.year, settings=s, lang=self.lang))
-        show(income_trend(self.town, settings=s, lang=self.lang))
+        sec.figure(income_composition(self.town, year=self.year, town_id=self.town_id, settings=s, lang=self.lang))
+        sec.figure(income_trend(self.town, town_id=self.town_id, settings=s, lang=self.lang))
         weak = self.town_table[self.town_table["weak_village"].fillna(False).astype(bool)]
-        fmt = {"total": f"{s.weak_total_yuan:,.0f}", "op": f"{s.weak_operating_yuan:,.0f}"}
+        fmt = {"total": fmt_value(s.weak_total_yuan, "n", self.lang), "op": fmt_value(s.weak_operating_yuan, "n",
+                                                                                       self.lang)}
         if len(weak):
-            sep = "、" if self.lang == "zh" else ", "
-            show(note(self._t("rep_weak_named", names=sep.join(weak["village_name"]), **fmt)))
+            sec.note(self._t("rep_weak_named", names=self._sep().join(weak["village_name"]), **fmt))
         else:
-            show(note(self._t("rep_no_weak", **fmt)))
-        ids = ["income_total_yuan", "operating_income_yuan", "share_subsidy", "income_hhi",
-               "income_per_resident_yuan", "income_growth"]
-        show(self._indicator_frame(ids))
+            sec.note(self._t("rep_no_weak", **fmt))
+        sec.heading(self._t("rep_income_table"))
+        sec.table(self._indicator_table(list(INCOME_COLUMNS), self._t("rep_income_table")))
+        show(sec)
 
     def governance(self) -> None:
         from ..viz import compliance_heatmap, grids_map, ranked_bar
 
-        show(heading(self._t("rep_governance")))
+        sec = self._section("governance", "rep_governance")
         if not self.town.has("governance"):
-            self._missing("governance")
+            self._missing(sec, "governance")
         else:
-            show(compliance_heatmap(self.town_table, self.study.settings, town_id=self.town_id, lang=self.lang))
-            show(ranked_bar(self.table, "social_workers_per_10k", town_id=self.town_id,
-                            settings=self.study.settings, lang=self.lang))
+            sec.figure(compliance_heatmap(self.town_table, self.study.settings, study=self.study,
+                                          town_id=self.town_id, lang=self.lang))
+            sec.figure(ranked_bar(self.table, "social_workers_per_10k", town_id=self.town_id, study=self.study,
+                                  settings=self.study.settings, lang=self.lang))
             ids = [i for i in catalog.ids("governance") if self.town_table[i].notna().any()
                    and catalog.get(i).kind != "flag"]
-            show(self._indicator_frame(ids))
+            sec.heading(self._t("rep_governance_table"))
+            sec.table(self._indicator_table(ids, self._t("rep_governance_table")))
         if not self.town.has("grids"):
-            self._missing("grids")
+            self._missing(sec, "grids")
         elif self.town.has_geometry("grids"):
             counts = self.town.grids.groupby("village_id").size().sort_values(ascending=False)
             village = counts.index[0]
-            show(heading(self._t("rep_grid_of", name=self._name(village)), 3))
-            show(grids_map(self.town, village, lang=self.lang))
+            sec.heading(self._t("rep_grid_of", name=self._name(village)))
+            sec.figure(grids_map(self.town, village, lang=self.lang))
+        show(sec)
 
     def ranking(self) -> None:
         from ..viz import rank_intervals
 
-        show(heading(self._t("rep_ranking")))
+        sec = self._section("ranking", "rep_ranking")
         town_ranks = self.ranks.table[self.ranks.table["town_id"] == self.town_id]
         runs = self.parameters["uncertainty_runs"]
-        show(note(self._t("rep_rank_note", n=len(self.ranks.table), runs=runs)))
+        sec.note(self._t("rep_rank_note", n=len(self.ranks.table), runs=runs))
         if self.ranks.result is None:
-            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+            sec.items(self.ranks.notes)
+            show(sec)
             return
         if runs and "rank_median" in town_ranks:
-            show(rank_intervals(town_ranks, study=self.study, lang=self.lang))
-        cols = [c for c in ("land", "income", "governance", "score", "rank", "rank_in_town", "rank_median",
-                            "rank_p05", "rank_p95") if c in town_ranks]
+            sec.figure(rank_intervals(town_ranks, study=self.study, lang=self.lang))
+        cols = [c for c in RANK_COLUMNS if c in town_ranks]
         frame = town_ranks.sort_values("rank").set_index("village_name")[cols]
-        frame.columns = [catalog.label(c, self.lang) if c in catalog.PILLAR_LABELS else t(c, self.lang, default=c)
-                         for c in cols]
-        frame.index.name = self._t("rep_col_village")
-        show(frame)
+        sec.table(self._table(frame, self._t("rep_ranking_table")))
         if self.ranks.notes:
-            show(heading(self._t("rep_index_notes"), 3))
-            show(HTMLText("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in self.ranks.notes) + "</ul>"))
+            sec.heading(self._t("rep_index_notes"))
+            sec.items(self.ranks.notes)
+        show(sec)
 
     def statistics(self) -> None:
-        show(heading(self._t("rep_stats")))
-        show(note(self._t("rep_stats_intro")))
+        sec = self._section("statistics", "rep_stats")
+        sec.note(self._t("rep_stats_intro"))
         model = self.models
-        if model.fit is None:
-            show(note(self._t("rep_stats_refused", reason=model.refused)))
+        if model is None or model.fit is None:
+            sec.note(self._t("rep_stats_refused", reason=getattr(model, "refused", "")))
+            show(sec)
             return
-        show(HTMLText(f"<p>{html.escape(catalog.label(model.outcome, self.lang))} ~ "
-                      f"{html.escape(' + '.join(catalog.name(p, self.lang) for p in model.predictors))}</p>"))
+        sec.text(self._t("rep_stats_model", outcome=catalog.label(model.outcome, self.lang),
+                         predictors=self._sep().join(catalog.name(p, self.lang) for p in model.predictors)))
         shown = model.fit.copy()
-        shown["term"] = [catalog.name(x, self.lang) if x in catalog.ids() else x for x in shown["term"]]
-        show(shown.set_index("term"))
+        shown["term"] = [catalog.name(x, self.lang) if x in catalog.ids() else t(x, self.lang, default=x)
+                         for x in shown["term"]]
+        table = self._table(shown.set_index("term"), self._t("rep_stats_table"))
+        table.index_label = self._t("term")
+        sec.table(table)
+        show(sec)
 
     def methods(self) -> None:
-        show(heading(self._t("rep_methods")))
+        sec = self._section("methods", "rep_methods")
         s = self.study.settings
-        rows = []
+        rows, refs = {}, []
         for ind_id in catalog.ids():
             ind = catalog.get(ind_id)
             std = ""
             if ind.standard:
                 value = getattr(s, ind.standard)
-                std = "—" if value is None else f"{ind.comparison} {value:,}"
-            rows.append({self._t("rep_col_indicator"): ind.name(self.lang), self._t("rep_col_unit"): ind.unit(self.lang),
-                         self._t("rep_col_formula"): ind.formula_zh if self.lang == "zh" else ind.formula,
-                         self._t("rep_col_standard"): std, self._t("rep_col_source"): ind.source})
-        show(pd.DataFrame(rows).set_index(self._t("rep_col_indicator")))
-        if self.ranks.result is None:
+                std = "—" if value is None else f"{ind.comparison} {fmt_value(value, ind_id, self.lang)}"
+            rows[ind.name(self.lang)] = {"unit": ind.unit(self.lang),
+                                         "formula": ind.formula_zh if self.lang == "zh" else ind.formula,
+                                         "standard": std, "source": ind.citation()}
+            refs += [r for r in ind.sources if r not in refs]
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        labels = {"unit": self._t("rep_col_unit"), "formula": self._t("rep_col_formula"),
+                  "standard": self._t("rep_col_standard"), "source": self._t("rep_col_source")}
+        table = Table(frame, labels, self._t("rep_col_indicator"), title=self._t("rep_methods_table"), lang=self.lang)
+        self.tables.append((table.title, table))
+        sec.table(table)
+        if self.ranks.result is not None:
+            from .methods import method_sentences, weights_frame
+
+            sec.heading(self._t("rep_index_method"))
+            sec.items(method_sentences(self.ranks.result.steps, self.lang))
+            weights = weights_frame(self.ranks.result.steps, self.lang)
+            if weights is not None:
+                wt = Table(weights, {"pillar": self._t("rep_col_pillar"), "weight": self._t("rep_col_weight")},
+                           self._t("rep_col_indicator"), title=self._t("rep_weights_table"), lang=self.lang)
+                self.tables.append((wt.title, wt))
+                sec.table(wt)
+            refs.append(catalog.reference("composite2008"))
+        sec.heading(self._t("rep_references"))
+        sec.items(refs)
+        sec.note(self._t("rep_missing_legend"))
+        show(sec)
+
+    def save_tables(self, path: str) -> None:
+        """Write every table of the report to an XLSX workbook at ``path`` (nothing when empty)."""
+        if not path:
             return
-        steps = {k: v for k, v in self.ranks.result.steps.items() if k != "uncertainty"}
-        show(HTMLText("<pre>" + html.escape(json.dumps(steps, ensure_ascii=False, indent=1, default=str)) + "</pre>"))
+        from .spreadsheet import write_tables
+
+        write_tables(self.tables, path, lang=self.lang)
 
 
 def report_mode_set(enabled: bool) -> None:
