@@ -89,5 +89,7 @@ def notebook_to_html(nb_path: Path, title: str, plotly_src: str | None = None, i
         resources["plotly_src"] = plotly_src
     elif inline_plotly:
         resources["plotly_inline"] = _inline_bundle()
-    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    exporter = _exporter()
+    exporter.language_code = resources["language_code"]  # the <html lang> (Chinese fonts and hyphenation)
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     return body

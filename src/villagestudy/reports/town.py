@@ -308,7 +308,7 @@ class TownReport:
             sec.figure(rank_intervals(town_ranks, study=self.study, lang=self.lang))
         cols = [c for c in RANK_COLUMNS if c in town_ranks]
         frame = town_ranks.sort_values("rank").set_index("village_name")[cols]
-        sec.table(self._table(frame, self._t("rep_ranking_table")))
+        sec.heading(self._t("rep_ranking_table")).table(self._table(frame, self._t("rep_ranking_table")))
         if self.ranks.notes:
             sec.heading(self._t("rep_index_notes"))
             sec.items(self.ranks.notes)
@@ -329,7 +329,7 @@ class TownReport:
                          for x in shown["term"]]
         table = self._table(shown.set_index("term"), self._t("rep_stats_table"))
         table.index_label = self._t("term")
-        sec.table(table)
+        sec.heading(self._t("rep_stats_table")).table(table)
         show(sec)
 
     def methods(self) -> None:
@@ -342,16 +342,17 @@ class TownReport:
             if ind.standard:
                 value = getattr(s, ind.standard)
                 std = "—" if value is None else f"{ind.comparison} {fmt_value(value, ind_id, self.lang)}"
+            refs += [r for r in ind.sources if r not in refs]
+            cited = "".join(f"[{refs.index(r) + 1}]" for r in ind.sources)
             rows[ind.name(self.lang)] = {"unit": ind.unit(self.lang),
                                          "formula": ind.formula_zh if self.lang == "zh" else ind.formula,
-                                         "standard": std, "source": ind.citation()}
-            refs += [r for r in ind.sources if r not in refs]
+                                         "standard": std, "source": " ".join(x for x in (cited, ind.source) if x)}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         labels = {"unit": self._t("rep_col_unit"), "formula": self._t("rep_col_formula"),
                   "standard": self._t("rep_col_standard"), "source": self._t("rep_col_source")}
         table = Table(frame, labels, self._t("rep_col_indicator"), title=self._t("rep_methods_table"), lang=self.lang)
         self.tables.append((table.title, table))
-        sec.table(table)
+        sec.heading(self._t("rep_methods_table")).table(table)
         if self.ranks.result is not None:
             from .methods import method_sentences, weights_frame
 
@@ -362,10 +363,10 @@ class TownReport:
                 wt = Table(weights, {"pillar": self._t("rep_col_pillar"), "weight": self._t("rep_col_weight")},
                            self._t("rep_col_indicator"), title=self._t("rep_weights_table"), lang=self.lang)
                 self.tables.append((wt.title, wt))
-                sec.table(wt)
+                sec.heading(self._t("rep_weights_table")).table(wt)
             refs.append(catalog.reference("composite2008"))
         sec.heading(self._t("rep_references"))
-        sec.items(refs)
+        sec.items([f"[{k}] {r}" for k, r in enumerate(refs, start=1)])
         sec.note(self._t("rep_missing_legend"))
         show(sec)
 
