@@ -18,7 +18,7 @@ from villagestudy.reports.render import bundle_trace_types
 
 pytestmark = pytest.mark.browser
 
-SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE][+-]?\d")
+SCIENTIFIC = re.compile(r"(?<![0-9A-Za-z])\d+(?:\.\d+)?[eE][+-]?\d+(?![0-9A-Za-z])")  # not inside hex ids
 #: English words that used to leak into Chinese reports: table headers, provenance, appendix
 LEAKED_ENGLISH = ["rank_in_town", "rank_p05", "rank_p95", "rank_median", "estimate", "std_error", "p_value",
                   "term", "study", "data fingerprint", "package version", "parameters", "made", "structure",

@@ -36,6 +36,24 @@ def column_label(column: str, lang: str = "zh") -> str:
     return t(column, lang, default=column)
 
 
+def formula_text(ind, settings, lang: str = "zh") -> str:
+    """The definition of an indicator with the study's settings written in (``block_min_mu`` -> ``50``)."""
+    import dataclasses
+    import re
+
+    text = ind.formula_zh if lang == "zh" else ind.formula
+    values = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+
+    def value(m):
+        v = values[m.group(0)]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return m.group(0)
+        return str(int(v)) if m.group(0).endswith("year") else fmt_value(v, "weight", lang)
+
+    names = "|".join(sorted((k for k, v in values.items() if isinstance(v, (int, float))), key=len, reverse=True))
+    return re.sub(rf"(?<![A-Za-z_])(?:{names})(?![A-Za-z_])", value, text)
+
+
 class TownReport:
     """Everything a town report shows, computed once from the notebook's parameters.
 
@@ -345,7 +363,7 @@ class TownReport:
             refs += [r for r in ind.sources if r not in refs]
             cited = "".join(f"[{refs.index(r) + 1}]" for r in ind.sources)
             rows[ind.name(self.lang)] = {"unit": ind.unit(self.lang),
-                                         "formula": ind.formula_zh if self.lang == "zh" else ind.formula,
+                                         "formula": formula_text(ind, s, self.lang),
                                          "standard": std, "source": " ".join(x for x in (cited, ind.source) if x)}
         frame = pd.DataFrame.from_dict(rows, orient="index")
         labels = {"unit": self._t("rep_col_unit"), "formula": self._t("rep_col_formula"),
