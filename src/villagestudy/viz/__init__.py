@@ -9,12 +9,14 @@ HTML without any CDN script. Labels come from the catalog and
 
 Examples
 --------
+>>> import tempfile, pathlib
 >>> import villagestudy as vs
 >>> from villagestudy import viz
->>> study = vs.load_study("data/sample")
+>>> study = vs.load_study(vs.datasets.get_path("sample"))
 >>> table = vs.compute_indicators(study)
 >>> fig = viz.village_map(study, table, "income_total_yuan")
->>> path = viz.write_html(fig, "outputs/map.html")   # offline: plotly.js inlined, no CDN
+>>> out = pathlib.Path(tempfile.mkdtemp()) / "map.html"
+>>> path = viz.write_html(fig, out)   # offline: plotly.js inlined, no CDN
 """
 from .charts import (
     compliance_heatmap, compliance_table, income_composition, income_trend, rank_intervals, ranked_bar,
