@@ -12,7 +12,7 @@ from conftest import SAMPLE, chromium_or_skip, write_tiny_study
 from villagestudy import catalog
 from villagestudy.reports import run_reports, safe_file_name
 from villagestudy.reports.context import build_context
-from villagestudy.reports.render import bundle_info, bundle_trace_types, plotly_js_source
+from villagestudy.reports.render import bundle_info, bundle_trace_types, plotly_js_source, plotly_js_text
 
 TOWN = "041252600"
 MAX_REPORT_BYTES = 2_000_000
@@ -41,7 +41,7 @@ def test_shipped_bundle_matches_the_installed_plotly_major_version():
     head = open(full, encoding="utf-8").read(200)
     installed = head.split("plotly.js v", 1)[1].split()[0]
     assert info["version"].split(".")[0] == installed.split(".")[0]
-    assert f"v{info['version']}" in plotly_js_source().read_text(encoding="utf-8")[:200]
+    assert f"v{info['version']}" in plotly_js_text()[:200]
     assert (plotly_js_source().parent / "plotly-cartesian.LICENSE").read_text().startswith("MIT License")
     assert {"scatter", "bar", "heatmap"} <= bundle_trace_types()
 

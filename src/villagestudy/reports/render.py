@@ -8,9 +8,9 @@ e-mail or WeChat draws every chart offline. For very large batches
 """
 from __future__ import annotations
 
+import gzip
 import json
 import re
-import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,11 +24,20 @@ BUNDLE_INFO = "plotly-cartesian.json"
 
 
 def plotly_js_source() -> Path:
-    """The plotly.js partial bundle shipped with the package (see ``assets/plotly-cartesian.json``)."""
-    path = ASSETS / BUNDLE
+    """The plotly.js partial bundle shipped with the package, gzipped (see ``assets/plotly-cartesian.json``).
+
+    Shipped compressed: 0.5 MB in the wheel instead of 1.5 MB.
+    """
+    path = ASSETS / f"{BUNDLE}.gz"
     if not path.exists():  # pragma: no cover - a broken installation
-        raise FileNotFoundError(f"{BUNDLE} not found in {ASSETS}; reinstall villagestudy")
+        raise FileNotFoundError(f"{path.name} not found in {ASSETS}; reinstall villagestudy")
     return path
+
+
+@lru_cache(maxsize=1)
+def plotly_js_text() -> str:
+    """The text of the shipped plotly.js bundle."""
+    return gzip.decompress(plotly_js_source().read_bytes()).decode("utf-8")
 
 
 def bundle_info() -> dict:
@@ -39,26 +48,28 @@ def bundle_info() -> dict:
 @lru_cache(maxsize=1)
 def bundle_trace_types() -> frozenset[str]:
     """The trace types registered in the shipped bundle (read from its module definitions)."""
-    text = plotly_js_source().read_text(encoding="utf-8")
+    text = plotly_js_text()
     return frozenset(re.findall(r'moduleType:"trace",name:"([a-z0-9]+)"', text))
 
 
 def install_shared_plotly(out_dir: Path) -> str:
     """Copy the bundle once under ``out_dir/assets``; return the relative src for reports."""
+    from .._atomic import atomic_path
+
     target = out_dir / ASSETS_DIR / BUNDLE
-    source = plotly_js_source()
-    if not target.exists() or target.stat().st_size != source.stat().st_size:
+    data = plotly_js_text().encode("utf-8")
+    if not target.exists() or target.stat().st_size != len(data):
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".tmp")
-        shutil.copyfile(source, tmp)
-        tmp.replace(target)
-        shutil.copyfile(ASSETS / "plotly-cartesian.LICENSE", target.parent / "plotly-cartesian.LICENSE")
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+        with atomic_path(target.parent / "plotly-cartesian.LICENSE") as tmp:
+            tmp.write_bytes((ASSETS / "plotly-cartesian.LICENSE").read_bytes())
     return f"{ASSETS_DIR}/{BUNDLE}"
 
 
 @lru_cache(maxsize=1)
 def _inline_bundle() -> str:
-    return plotly_js_source().read_text(encoding="utf-8").replace("</script", "<\\/script")
+    return plotly_js_text().replace("</script", "<\\/script")
 
 
 @lru_cache(maxsize=1)
