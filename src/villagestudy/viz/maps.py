@@ -105,8 +105,8 @@ def _group_fills(display: Display, geoms: np.ndarray, colors: list, **kw) -> lis
 
 def _colorbar(title: str, share: bool) -> dict:
     cb = dict(title=dict(text=title, side="right"), thickness=14, len=0.85, outlinewidth=0)
-    if share:
-        cb["tickformat"] = ".0%"
+    # thousands separators, never SI suffixes such as "10M" (English letters in a Chinese map)
+    cb["tickformat"] = ".0%" if share else ","
     return cb
 
 
