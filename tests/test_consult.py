@@ -16,6 +16,7 @@ from villagestudy import Scenario, evaluate, load_study
 from villagestudy.consult import ConsultationPanel, ConsultationState, weight_shares
 from villagestudy.consult import widgets as consult_widgets
 from villagestudy.consult.scenario import load_scenario, save_scenario
+from villagestudy.formatting import fmt_value
 from villagestudy.metrics import compute_indicators
 from villagestudy.scenario import ScenarioError
 from villagestudy.scenario.evaluate import STANDARD_FLAGS, apply_standards, indicator_table
@@ -226,8 +227,9 @@ def test_profile_shows_village_against_town_median(study, app):
     assert name in html
     row = re.search(r'<tr data-indicator="income_total_yuan">(.*?)</tr>', html).group(1)
     cells = re.findall(r"<td[^>]*>(.*?)</td>", row)
-    assert cells[1] == f"{app.table.at[vid, 'income_total_yuan']:,.0f}"
-    assert cells[2] == f"{app.table['income_total_yuan'].median():,.0f}"
+    # the app shows numbers with the reports' formatter (money from 100,000 yuan in 万)
+    assert cells[1] == fmt_value(app.table.at[vid, "income_total_yuan"], "income_total_yuan")
+    assert cells[2] == fmt_value(app.table["income_total_yuan"].median(), "income_total_yuan")
     assert cells[3] == "≥ 100,000"
     status = app.missed.set_index(["village_id", "indicator"]).at[(vid, "income_total_yuan"), "status"]
     assert {"met": "达标", "missed": "未达标", "no data": "无数据"}[status] in cells[4]

@@ -67,12 +67,28 @@ def test_one_report_per_town_and_index(sample_batch):
     assert sample_batch.provenance["data_fingerprint"] in index
 
 
+def _without_plotly_bundle(text: str) -> str:
+    """The page without the inlined plotly.js (whose config defaults name plotly's CDN, never fetched)."""
+    return re.sub(r"<script[^>]*>\s*/\*\*\s*\* plotly\.js.*?</script>", "", text, count=1, flags=re.S)
+
+
 def test_reports_are_offline(sample_batch):
     for page in sample_batch.out_dir.glob("*.html"):
-        text = page.read_text(encoding="utf-8")
+        text = _without_plotly_bundle(page.read_text(encoding="utf-8"))
+        assert "plotly.js (cartesian" not in text
         assert not EXTERNAL_SRC.search(text), f"{page.name} loads something from the internet"
         assert "cdn.plot.ly" not in text and "mathjax" not in text.lower().replace("include_mathjax", "")
-    assert (sample_batch.out_dir / "assets" / "plotly.min.js").exists()
+    assert not (sample_batch.out_dir / "assets").exists()  # self-contained: plotly.js inlined in each report
+
+
+def test_shared_assets_for_huge_batches(tmp_path):
+    study = write_tiny_study(tmp_path / "study")
+    batch = run_reports(study, out=tmp_path / "out", towns=["440100001"], jobs=1, progress=False,
+                        shared_assets=True, parameters={"uncertainty_runs": 20})
+    page = (batch.out_dir / f"{safe_file_name('440100001')}.html").read_text(encoding="utf-8")
+    assert re.search(r'<script[^>]*\ssrc="assets/plotly-cartesian.min.js"', page)
+    assert (batch.out_dir / "assets" / "plotly-cartesian.min.js").exists()
+    assert "plotly.js (cartesian" not in page
 
 
 def test_reports_carry_provenance_and_content(sample_batch):
@@ -114,6 +130,14 @@ def test_missing_tables_are_explained_not_fatal(tiny_batch):
     page = (tiny_batch.out_dir / f"{safe_file_name('440100001')}.html").read_text(encoding="utf-8")
     assert "本研究没有“集体经济收入”数据" in page
     assert "地块没有空间数据" in page
+
+
+def test_no_claim_without_data(tiny_batch):
+    """No income and no governance data: the report names the standards it could not check."""
+    page = (tiny_batch.out_dir / f"{safe_file_name('440100001')}.html").read_text(encoding="utf-8")
+    assert "均达到" not in page and "meets the standards" not in page
+    assert "以下标准因缺少数据无法检查" in page and "村集体经济总收入" in page
+    assert "没有收入数据，无法判断薄弱村" in page
 
 
 def test_failed_run_keeps_good_earlier_report(tmp_path):

@@ -433,8 +433,43 @@ def test_parcels_many_households_share_colours(tiny):
     assert 1 < len(colored) <= 26  # grouped by colour, not one trace per household
     assert by_name(fig, "无数据").fillcolor == _geom.NO_DATA_COLOR
     assert fig.layout.meta["groups"] == len({f"H{i // 2}" for i in range(n) if i % 7})
-    # zoomed to the parcels
-    assert fig.layout.xaxis.range[1] < X0 + 400
+    # the view holds the whole village outline, not only the parcels
+    assert fig.layout.xaxis.range[0] < X0 and fig.layout.xaxis.range[1] > X0 + 1000
+
+
+def test_parcels_village_boundary_is_one_closed_ring_in_view(tiny):
+    """The 村界 trace draws the village square as a closed ring, wholly inside the view.
+
+    The parcels fill only a corner of the village; a view zoomed to them cut the
+    outline to a stray straight line beside the parcels.
+    """
+    fig = parcels_map(tiny, IDS[0])
+    line = by_name(fig, "村界")
+    assert line.fill is None and line.showlegend
+    assert None not in line.x  # one village, one ring: no break, no joined second ring
+    pts = list(zip(line.x, line.y))
+    assert pts[0] == pts[-1]  # closed
+    x0, y0, x1, y1 = village_box(0)
+    assert set(pts) == {(x0, y0), (x1, y0), (x1, y1), (x0, y1)}
+    (xa, xb), (ya, yb) = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert xa < x0 and xb > x1 and ya < y0 and yb > y1
+
+
+def test_boundary_rings_of_a_multipolygon_with_a_hole_are_separated():
+    outer = shapely.box(0, 0, 100, 100).difference(shapely.box(40, 40, 60, 60))
+    other = shapely.box(200, 0, 260, 60)
+    d = _geom.Display(0.0, 1)
+    xs, ys = d.lines(np.array([shapely.MultiPolygon([outer, other])], dtype=object))
+    rings, cur = [], []
+    for x, y in zip(xs, ys):
+        if x is None:
+            rings.append(cur)
+            cur = []
+        else:
+            cur.append((x, y))
+    rings.append(cur)
+    assert len(rings) == 3 and all(r[0] == r[-1] and len(r) == 5 for r in rings)
+    assert {max(p[0] for p in r) for r in rings} == {100.0, 60.0, 260.0}
 
 
 # ---------------------------------------------------------------- geometry

@@ -45,10 +45,16 @@ class Indicator:
     in_index: bool
     formula: str
     formula_zh: str
-    source: str
+    #: a note on the source beside the references (optional)
+    source: str = ""
     needs: tuple[str, ...] = field(default=())
     standard: str | None = None
     comparison: str | None = None
+    #: how values are shown (see :mod:`villagestudy.formatting`); derived from kind and unit when absent
+    fmt: str = ""
+    decimals: int | None = None
+    #: the published sources behind the indicator (full citations)
+    sources: tuple[str, ...] = field(default=())
 
     def name(self, lang: str = "zh") -> str:
         return self.name_en if lang == "en" else self.name_zh
@@ -62,15 +68,59 @@ class Indicator:
             return self.name(lang)
         return f"{self.name(lang)}（{self.unit(lang)}）" if lang != "en" else f"{self.name(lang)} ({self.unit(lang)})"
 
+    def citation(self, sep: str = "；") -> str:
+        """The published sources of the indicator as one text (empty when it has none)."""
+        return sep.join([*self.sources, *([self.source] if self.source else [])])
+
+
+FORMATS = ("money", "percent", "count", "index", "number", "flag")
+
+
+def _default_format(raw: dict) -> str:
+    """The display format an entry without ``format`` gets from its kind and unit."""
+    kind, unit = raw.get("kind"), str(raw.get("unit_en", ""))
+    if kind in ("flag", "count"):
+        return kind
+    if "yuan" in unit:
+        return "money"
+    if kind == "share" and unit == "0-1":
+        return "index"
+    if kind == "share" or unit.startswith("share"):
+        return "percent"
+    return "number"
+
+
+@lru_cache(maxsize=1)
+def _document() -> dict:
+    text = resources.files("villagestudy").joinpath("data/indicators.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def display_setting(key: str, default=None):
+    """A display setting of the catalog's ``[display]`` table (e.g. ``wan_from_yuan``)."""
+    return _document().get("display", {}).get(key, default)
+
+
+def reference(key: str) -> str:
+    """The full citation of a reference key of the catalog's ``[references]`` table."""
+    refs = _document().get("references", {})
+    if key not in refs:
+        raise KeyError(f"unknown reference {key!r}; known: {', '.join(sorted(refs))}")
+    return refs[key]
+
 
 @lru_cache(maxsize=1)
 def _load() -> dict[str, Indicator]:
-    text = resources.files("villagestudy").joinpath("data/indicators.toml").read_text(encoding="utf-8")
-    items = tomllib.loads(text)["indicator"]
+    items = _document()["indicator"]
     out: dict[str, Indicator] = {}
     for raw in items:
         raw = dict(raw)
         raw["needs"] = tuple(raw.get("needs", ()))
+        raw["fmt"] = raw.pop("format", "") or _default_format(raw)
+        if raw["fmt"] not in FORMATS:
+            raise ValueError(f"indicator {raw.get('id')!r}: unknown format {raw['fmt']!r}; known: {', '.join(FORMATS)}")
+        refs = raw.pop("references", ())
+        raw["sources"] = tuple(reference(r) for r in refs)
         ind = Indicator(**raw)
         if ind.id in out:
             raise ValueError(f"indicator {ind.id!r} appears twice in the catalog")
@@ -113,6 +163,8 @@ def as_frame(lang: str | None = None) -> pd.DataFrame:
     for ind in _load().values():
         d = asdict(ind)
         d["needs"] = ", ".join(ind.needs)
+        d["source"] = ind.citation()
+        d.pop("sources")
         rows.append(d)
     df = pd.DataFrame(rows)
     if lang:

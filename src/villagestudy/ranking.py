@@ -77,7 +77,7 @@ def rank_villages(table: pd.DataFrame, *, weights: dict | None = None, normalise
         Method choices of :func:`villagestudy.index.build_index` (defaults:
         min-max 0-100, arithmetic mean, no imputation, COINr winsorisation).
     uncertainty : dict, bool or None
-        Monte Carlo settings (default: 500 runs, seed 0, weights +/-25%,
+        Monte Carlo settings (default: 500 runs, seed=0, weights +/-25%,
         min-max or percentile-rank normalisation, arithmetic or geometric mean,
         winsorisation on or off); False or None for none.
     options : dict, optional

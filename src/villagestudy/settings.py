@@ -37,27 +37,27 @@ STANDARDS: dict[str, Standard] = {
         Standard(
             "weak_total_yuan", 100_000, "yuan",
             "消薄标准：村集体年收入不低于", "Weak-village standard: collective income at least",
-            "Lishui 消薄 standard (DOMAIN.md, seed 002); Zhejiang later raised it to 200,000",
+            "杨敏、周若毅、吴菁：《党建引领 创新支撑 精准发力——我市全域推进“消薄”工程掠影》（浙江省其后提高到 20 万元）",
         ),
         Standard(
             "weak_operating_yuan", 50_000, "yuan",
             "消薄标准：经营性收入不低于", "Weak-village standard: operating income at least",
-            "Lishui 消薄 standard (DOMAIN.md, seed 002); Zhejiang later raised it to 100,000",
+            "杨敏、周若毅、吴菁：《党建引领 创新支撑 精准发力——我市全域推进“消薄”工程掠影》（浙江省其后提高到 10 万元）",
         ),
         Standard(
             "social_workers_per_10k_min", 18, "per 10,000 residents",
             "每万城镇常住人口社工数不少于", "Social workers per 10,000 residents at least",
-            "Provincial standard quoted in seed 001 (Longquan)",
+            "龙泉市政协：《关于“做好‘村改居’后半篇文章，促进城乡融合发展”的调研报告》，龙泉市人民政府网站，2023-05-29",
         ),
         Standard(
             "grid_part_time_max", 0.5, "share",
             "网格员兼职比例不超过", "Part-time share of grid posts at most",
-            "Seed 001 recommends 1/3 to 1/2 (observed 78.6%)",
+            "龙泉市政协：《关于“做好‘村改居’后半篇文章，促进城乡融合发展”的调研报告》，龙泉市人民政府网站，2023-05-29（建议 1/3 至 1/2）",
         ),
         Standard(
             "office_area_standard_m2", None, "m2",
             "办公用房面积不少于", "Office space at least",
-            "Provincial standard referred to in seed 001 (19 of 28 communities miss it); set per study",
+            "龙泉市政协：《关于“做好‘村改居’后半篇文章，促进城乡融合发展”的调研报告》，龙泉市人民政府网站，2023-05-29（省定标准，各研究自行设定）",
         ),
     ]
 }
@@ -74,6 +74,8 @@ class Settings:
     year: int | None = None
     synthetic: bool = False
     description: str = ""
+    #: time zone of the times written in reports (IANA name)
+    timezone: str = "Asia/Shanghai"
     # land
     farmland_uses: tuple[str, ...] = ("arable",)
     block_tolerance_m: float = 1.0

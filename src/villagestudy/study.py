@@ -17,6 +17,7 @@ import geopandas as gpd
 import pandas as pd
 
 from .errors import Problem
+from .rich_display import study_html
 from .schema import TABLES
 from .settings import M2_PER_MU, Settings
 
@@ -232,6 +233,10 @@ class Study:
             "fingerprint": self.fingerprint,
         }
         return s
+
+    def _repr_html_(self) -> str:
+        """The study at a glance in JupyterLab: towns, villages, tables, years, warnings."""
+        return study_html(self)
 
     def __repr__(self) -> str:  # short: frames are large
         s = self.summary()

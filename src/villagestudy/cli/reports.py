@@ -5,7 +5,6 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
 from ..safe_text import terminal_safe
 from ._common import _json_arg, _year
 
@@ -47,8 +46,8 @@ def cmd_reports(args) -> int:
     with on_cluster:
         batch = run_reports(args.study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
-                            inline_plotly=args.inline_plotly, progress=not args.quiet, scheduler=args.scheduler,
-                            engine=args.engine, wait=args.wait)
+                            inline_plotly=True, shared_assets=args.shared_assets, pdf=args.pdf,
+                            progress=not args.quiet, scheduler=args.scheduler, engine=args.engine, wait=args.wait)
     for line in result_lines(batch):
         print(line)
     if batch.failed:
@@ -101,7 +100,12 @@ def add_commands(sub) -> None:
     s.add_argument("--aggregate", choices=["arithmetic", "geometric", "harmonic"], help="default arithmetic")
     s.add_argument("--runs", type=int, help="Monte Carlo runs behind the rank intervals (default 500)")
     s.add_argument("--inline-plotly", action="store_true",
-                   help="inline plotly.js in every report instead of one shared copy under OUT/assets")
+                   help="(the default) every report carries plotly.js: one file that draws its charts alone")
+    s.add_argument("--shared-assets", action="store_true",
+                   help="for huge batches: load plotly.js from one shared copy under OUT/assets instead "
+                        "(reports then need that folder beside them)")
+    s.add_argument("--pdf", action="store_true",
+                   help="also print each report to town_<id>.pdf (A4) with headless Chromium")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--engine", choices=["warm", "fresh"], default="warm",
                    help="warm (default): each worker keeps one kernel for town after town, each town in a fresh "

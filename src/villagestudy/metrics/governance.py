@@ -308,7 +308,7 @@ def grid_part_time_share(governance: pd.DataFrame, year: int | None = None, vill
                          notes: Notes | None = None) -> pd.Series:
     """Part-time share of grid posts (网格员兼职比例), share 0-1.
 
-    Formula: ``grid_posts_part_time / grid_posts`` (seed 001 observed 78.6%;
+    Formula: ``grid_posts_part_time / grid_posts`` (Longquan survey, 2023: 78.6% observed;
     recommended 1/3 to 1/2).
     {params}
     Examples

@@ -1,5 +1,7 @@
 """Batch per-town HTML reports (papermill + nbconvert), offline."""
-from .batch import BatchResult, TownResult, run_reports, safe_file_name
+from ..safe_text import safe_file_name
+from .batch import BatchResult, run_reports
+from .naming import TownResult
 from .display import report_mode, show
 from .town import TownReport
 

@@ -38,9 +38,10 @@ from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 from .._version import __version__
 from ..errors import UsageError
-from ..safe_text import safe_file_name, terminal_safe
+from ..safe_text import terminal_safe
 from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
+from .pdf import html_to_pdf
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
 
@@ -61,10 +62,12 @@ class TownJob:
     parameters: dict
     key: str
     plotly_src: str | None
-    inline_plotly: bool = False
+    inline_plotly: bool = True
     engine: str = "warm"  # warm: the worker's kept kernel (reports.engine); fresh: a new kernel per town
     work_dir: str = ""  # the run's working folder (partial files stay there); "" = a folder of the job's own
     study: str = ""
+    pdf: bool = False
+    lang: str = "zh"
     key_figures: dict = field(default_factory=dict)
 
 
@@ -83,13 +86,14 @@ class BatchResult:
         return not self.failed
 
 
-def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: bool) -> str:
+def _job_key(fingerprint: str, notebook: Path, parameters: dict, inline_plotly: bool, pdf: bool = False) -> str:
     payload = {
         "fingerprint": fingerprint,
         "notebook": hashlib.sha256(notebook.read_bytes()).hexdigest(),
-        "parameters": {k: v for k, v in parameters.items() if k not in ("study_path", "context_path")},
+        "parameters": {k: v for k, v in parameters.items() if k not in ("study_path", "context_path", "tables_path")},
         "version": __version__,
         "inline_plotly": inline_plotly,
+        "pdf": pdf,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:20]
 
@@ -160,13 +164,14 @@ def _render_attempts(job: TownJob, out: Path, work: Path, result: TownResult, re
 
     executed = work / f"{job.safe_name}.ipynb"
     comparison = work / comparison_file_name(job.safe_name)  # written by the report from the Comparison it shows
+    tables = work / f"{job.safe_name}.xlsx"  # the report's tables, written by the report
     error_text, log_text = None, ""
     for attempt in range(1, retries + 2):
         result.attempts = attempt
         socket_dir = _socket_dir(work)
         try:
             pm.execute_notebook(
-                job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison)},
+                job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison), "tables_path": str(tables)},
                 kernel_name="python3",
                 execution_timeout=EXECUTION_TIMEOUT_S, start_timeout=START_TIMEOUT_S, progress_bar=False,
                 log_output=False, cwd=str(Path(job.notebook).parent),
@@ -175,9 +180,17 @@ def _render_attempts(job: TownJob, out: Path, work: Path, result: TownResult, re
                 **_engine_arguments(job.engine, socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
-            page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly)
+            page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly,
+                                    lang=job.lang)
             with atomic_path(report_path(out, job.safe_name, ".html"), tmp_dir=work) as tmp:
                 tmp.write_text(page, encoding="utf-8")
+            if tables.exists():
+                with atomic_path(report_path(out, job.safe_name, ".xlsx"), tmp_dir=work) as tmp:
+                    shutil.copyfile(tables, tmp)
+            if job.pdf:
+                printed = html_to_pdf(report_path(out, job.safe_name, ".html"), work / f"{job.safe_name}.pdf")
+                with atomic_path(report_path(out, job.safe_name, ".pdf"), tmp_dir=work) as tmp:
+                    shutil.copyfile(printed, tmp)
             with atomic_path(report_path(out, job.safe_name, ".ipynb"), tmp_dir=work) as tmp:
                 shutil.copyfile(executed, tmp)
             if comparison.exists():
@@ -250,9 +263,9 @@ def _now() -> str:
 
 def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
-                notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = False,
+                notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = True,
                 progress: bool = True, scheduler: str | None = None, engine: str = "warm",
-                wait: float = 0.0) -> BatchResult:
+                wait: float = 0.0, shared_assets: bool = False, pdf: bool = False) -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
@@ -276,8 +289,13 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     parameters : dict, optional
         More notebook parameters, e.g. ``{"weights": {"land": 2}, "standards": {"weak_total_yuan": 200000}}``.
     inline_plotly : bool
-        Inline plotly.js in every report (one file per town, about 5 MB more each)
-        instead of one shared copy under ``out/assets``.
+        Inline plotly.js (the package's 1.5 MB partial bundle) once in every
+        report (default): each report is one file that draws its charts alone.
+    shared_assets : bool
+        Load plotly.js from one shared copy under ``out/assets`` instead (for
+        huge batches; a report then needs that folder beside it).
+    pdf : bool
+        Also print each report to ``town_<id>.pdf`` (A4) with headless Chromium.
     scheduler : str, optional
         Address of a Dask scheduler: one task per town on that cluster instead of
         local processes (see :mod:`villagestudy.backends.dask.reports`).
@@ -320,10 +338,11 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     check_writable(out_dir)
     study_name = loaded.settings.name
     extra = dict(parameters or {})
+    inline_plotly = inline_plotly and not shared_assets
     provenance = {"data_fingerprint": loaded.fingerprint, "package_version": __version__,
                   "study": study_name, "study_path": str(study_path), "notebook": nb.name,
                   "parameters": {"year": year, "lang": lang, **extra}, "made": _now(),
-                  "synthetic": loaded.settings.synthetic}
+                  "synthetic": loaded.settings.synthetic, "timezone": loaded.settings.timezone}
     with folder_lock(out_dir, wait=wait):
         claim_folder(out_dir, study=study_name, study_path=str(study_path), fingerprint=loaded.fingerprint)
         results: list[TownResult] = []
@@ -341,9 +360,10 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                               "year": year if year is not None else 0, "lang": lang, "report_mode": True, **extra}
                     jobs_list.append(TownJob(town_id, loaded.town_name(town_id), names[town_id], str(nb),
                                              str(out_dir), params,
-                                             _job_key(loaded.fingerprint, nb, params, inline_plotly), plotly_src,
+                                             _job_key(loaded.fingerprint, nb, params, inline_plotly, pdf), plotly_src,
                                              inline_plotly, work_dir=str(work), study=study_name,
-                                             key_figures=figures.get(town_id, {}), engine=engine))
+                                             key_figures=figures.get(town_id, {}), engine=engine,
+                                             pdf=pdf, lang=lang))
                 if force or not all(_reusable(j) for j in jobs_list):
                     context = work / f"context-{loaded.fingerprint}.pkl"
                     _store_context(loaded, context, year, extra)

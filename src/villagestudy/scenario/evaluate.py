@@ -21,7 +21,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .. import catalog
 from .._version import __version__
+from ..index import alpha_table, contributions, indicator_pillar_table, redundant_pairs
 from ..metrics import compute_indicators
 from ..metrics.standards import meets, missed_standards
 from ..ranking import DEFAULT_UNCERTAINTY, rank_villages
@@ -168,11 +170,38 @@ def assemble(study, scenario: Scenario, base: pd.DataFrame, table: pd.DataFrame,
     return Comparison(
         scenario=scenario, indicators=indicators, ranking=out, missed=missed,
         notes=_notes(base, out["village_id"], ranking, [mismatch] if mismatch else []), structure=structure,
-        method=method,
+        method=method, extra=index_audit(ranking, table),
         provenance={"data_fingerprint": study.fingerprint, "package_version": __version__,
                     "study_name": study.settings.name, "study_path": str(study.path) if study.path else None,
                     "synthetic": bool(study.settings.synthetic)},
     )
+
+
+def index_audit(ranking, table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """What a referee asks of the index, computed with it: redundancy, consistency, contributions.
+
+    ``redundant_scored`` / ``redundant_candidates``: pairs of indicators above
+    |rho| 0.9 among the scored indicators and among every directional
+    indicator with at least 5 values; ``alpha`` and ``indicator_pillar``: COINr's
+    audit; ``contributions``: each indicator's and pillar's part of a village's
+    gap to its town's median score (not for a harmonic mean, which has no
+    additive decomposition).
+    """
+    pillar_of = {i: catalog.get(i).pillar for i in catalog.ids()}
+    scored = [i for i in ranking.structure["id"] if i in pillar_of and i in table]
+    candidates = [i for i in catalog.ids() if i in table and catalog.get(i).direction != 0
+                  and catalog.get(i).kind != "flag" and table[i].notna().sum() >= 5]
+    out = {"redundant_scored": redundant_pairs(table[scored], pillar_of=pillar_of),
+           "redundant_candidates": redundant_pairs(table[candidates], pillar_of=pillar_of)}
+    result = ranking.result
+    if result is not None:
+        out["alpha"] = alpha_table(result.diagnostics)
+        out["indicator_pillar"] = indicator_pillar_table(result.diagnostics, scored)
+        if result.steps["aggregation"]["method"] in ("arithmetic", "geometric"):
+            out["contributions"] = contributions(result, groups=table["town_id"].reindex(result.scores.index))
+    for frame in out.values():
+        frame.attrs = {}
+    return out
 
 
 def evaluate(study, scenario: Scenario | None = None, **changes) -> Comparison:

@@ -109,7 +109,7 @@ def _str_ids(prefix: np.ndarray, number: np.ndarray, width: int, sep: str = "") 
 
 
 def _study_toml(name: str, crs: str, year: int, seed: int) -> str:
-    return f'''# A synthetic study written by villagestudy (seed {seed}).
+    return f'''# A synthetic study written by villagestudy (seed={seed}).
 name = "{name}"
 description = "合成数据：地名、编码与数字均为虚构，仅供演示和测试。Synthetic data: every name, code and figure is fictional, for demonstration and testing only."
 crs = "{crs}"

@@ -1,6 +1,6 @@
 """Attribute tables of synthetic villages: population, income, governance.
 
-Figures bracket the published standards of DOMAIN.md so that every comparison
+Figures bracket the published standards (see the catalog's references) so that every comparison
 has villages on both sides: the 消薄 thresholds (100,000 yuan in total, 50,000
 of operating income), 18 social workers per 10,000 residents, a part-time share
 of grid posts around 1/2 (some near the observed 78.6%), about 54% of registered

@@ -9,12 +9,12 @@ that a town map stays well under 1 MB of figure JSON.
 
 The second half of the module is the shared look: font (Noto Sans CJK SC
 first, so that Chinese renders in Chromium), the colour of missing data,
-HTML escaping of text taken from data, number formatting and colour scales.
+and colour scales. Escaping and number formatting come from
+:mod:`villagestudy.formatting` (one formatter for every view).
 """
 from __future__ import annotations
 
 import dataclasses
-import html
 import math
 import re
 from typing import Iterable, Sequence
@@ -26,10 +26,12 @@ import plotly.graph_objects as go
 import shapely
 
 from .. import catalog
+from ..formatting import esc, fmt_number, fmt_value, is_missing  # noqa: F401  (maps and charts import them from here)
 from ..i18n import STRINGS, normalise_lang, t
 from ..metrics.standards import meets
 from ..settings import Settings
 from ..study import Study
+
 
 # ------------------------------------------------------------------ style
 FONT_FAMILY = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Microsoft YaHei", '
@@ -48,21 +50,6 @@ LABEL_FONT = dict(size=10, color="#222222", shadow="auto")
 COLOR_LEVELS = 41
 #: display tolerance = this share of the larger side of the map's extent
 SIMPLIFY_REL = 1.0 / 1000.0
-
-
-def esc(value) -> str:
-    """HTML-escape a value taken from data (names, ids) for plotly text.
-
-    Plotly renders hover text, tick labels, legend names and titles as a
-    small subset of HTML, so a village named ``<b>`` or ``<script>`` must be
-    escaped to show as text. Missing values give ``''``.
-
-    >>> esc("<script>alert(1)</script>")
-    '&lt;script&gt;alert(1)&lt;/script&gt;'
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    return html.escape(str(value), quote=True)
 
 
 def unique_labels(names: Sequence, ids: Sequence) -> list[str]:
@@ -437,37 +424,7 @@ class Meta:
 
     def standard_text(self, threshold, lang: str = "zh") -> str:
         key = "standard_le" if self.comparison == "<=" else "standard_ge"
-        return t(key, lang, value=fmt_number(threshold, share=self.is_share and not self.is_flag))
-
-
-def is_missing(v) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def fmt_number(v, *, share: bool = False, count: bool = False) -> str:
-    """A number for people: 12,345 / 3.14 / 53.6%."""
-    v = float(v)
-    if share:
-        return f"{v:.1%}"
-    if count or abs(v) >= 1000 or v.is_integer():
-        return f"{v:,.0f}"
-    if abs(v) >= 10:
-        return f"{v:,.1f}"
-    return f"{v:.2f}"
-
-
-def fmt_value(v, meta: Meta | None = None, lang: str = "zh") -> str:
-    """A value as shown in hover text; missing values say so (never 0)."""
-    if is_missing(v):
-        return t("no_data", lang)
-    if (meta is not None and meta.is_flag) or isinstance(v, (bool, np.bool_)):
-        return t("yes" if bool(v) else "no", lang)
-    if meta is None:
-        return fmt_number(v)
-    return fmt_number(v, share=meta.is_share, count=meta.kind == "count")
+        return t(key, lang, value=fmt_value(threshold, self, lang))
 
 
 def as_flags(values: pd.Series) -> pd.Series:

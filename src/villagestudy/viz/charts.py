@@ -85,7 +85,7 @@ def _add_standard_line(fig: go.Figure, key: str, value: float, lang: str, *, hor
     if label and horizontal:
         import math
 
-        fig.add_annotation(text=standard_label(key, value, lang), xref="x domain" if row is None else "paper",
+        fig.add_annotation(text=standard_label(key, value, lang), xref="paper",
                            x=0.01 if position == "left" else 0.99, xanchor=position,
                            y=math.log10(value) if log and value > 0 else value, yref="y", yanchor="bottom",
                            showarrow=False, font=dict(size=11, color=color), bgcolor="rgba(255,255,255,0.7)",
@@ -196,14 +196,14 @@ def income_composition(study, year: int | None = None, *, town_id=None, village_
         y = [None if i not in wide.index or pd.isna(wide.at[i, cat]) else float(wide.at[i, cat]) for i in order]
         cname = t(f"income_{cat}", lang)
         hover = [f"<b>{labels[k]}</b><br>{cname}{colon}"
-                 f"{t('no_data', lang) if y[k] is None else fmt_number(y[k]) + unit}" for k in range(len(order))]
+                 f"{t('no_data', lang) if y[k] is None else fmt_number(y[k], kind='money', lang=lang) + unit}" for k in range(len(order))]
         fig.add_trace(go.Bar(x=labels, y=y, name=cname, marker_color=INCOME_COLORS[cat], hovertext=hover,
                              hovertemplate="%{hovertext}<extra></extra>", meta=cat))
     tot = [float(total[i]) if i in set(have) else None for i in order]
     fig.add_trace(go.Scatter(x=labels, y=tot, mode="markers", name=t("total", lang),
                              marker=dict(symbol="diamond", size=10, color="#222", line=dict(color="white", width=1)),
                              hovertext=[f"<b>{labels[k]}</b><br>{t('total', lang)}{colon}"
-                                        f"{t('no_data', lang) if tot[k] is None else fmt_number(tot[k]) + unit}"
+                                        f"{t('no_data', lang) if tot[k] is None else fmt_number(tot[k], kind='money', lang=lang) + unit}"
                                         for k in range(len(order))],
                              hovertemplate="%{hovertext}<extra></extra>"))
     missing = [labels[k] for k, i in enumerate(order) if i not in set(have)]
@@ -266,7 +266,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
                 legendgroup=vid, line=dict(color=palette[k], dash="dash" if m == "operating" and measure == "both"
                                            else None),
                 hovertext=[f"<b>{labels[k]}</b><br>{t('year_n', lang, year=y)}<br>{mname}{colon}"
-                           f"{t('no_data', lang) if v is None else fmt_number(v) + unit}" for y, v in zip(years, ys)],
+                           f"{t('no_data', lang) if v is None else fmt_number(v, kind='money', lang=lang) + unit}" for y, v in zip(years, ys)],
                 hovertemplate="%{hovertext}<extra></extra>", meta={"village_id": vid, "measure": m}))
     ys_all = [y for tr in fig.data for y in tr.y if y is not None]
     if log_y == "auto":
@@ -282,8 +282,8 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
         [_town_title(study, town_id), t("income_trend_title", lang)], lang), lang=lang, height=height,
         xaxis_title=t("year", lang), yaxis_title=t("amount_yuan", lang))
     fig.update_xaxes(tickmode="array", tickvals=years, tickformat="d")
-    if log_y:
-        fig.update_yaxes(type="log", tickformat=",")
+    if log_y:  # ticks at powers of ten only: the 2-9 minor ticks of a log axis overlap
+        fig.update_yaxes(type="log", tickformat=",", dtick=1)
     else:
         fig.update_yaxes(tickformat=",", rangemode="tozero")
     fig.update_layout(meta={"years": years, "villages": ids, "log_y": bool(log_y),
@@ -498,8 +498,9 @@ def small_multiples(table: pd.DataFrame, indicators: Sequence[str], village_ids=
         if thr is not None and not meta.is_flag:
             thresholds[ind] = thr
             _add_standard_line(fig, meta.standard, thr, lang, row=r, col=c, label=False)
-            fig.add_annotation(text=meta.standard_text(thr, lang), xref=f"x{n + 1 if n else ''} domain",
-                               yref=f"y{n + 1 if n else ''}", x=1, y=thr, xanchor="right", yanchor="bottom",
+            # a category axis places category k at k: its right end is at n - 0.5
+            fig.add_annotation(text=meta.standard_text(thr, lang), xref=f"x{n + 1 if n else ''}",
+                               yref=f"y{n + 1 if n else ''}", x=len(labels) - 0.5, y=thr, xanchor="right", yanchor="bottom",
                                showarrow=False, font=dict(size=10, color="#d62728"),
                                bgcolor="rgba(255,255,255,0.75)")
         if meta.is_share:

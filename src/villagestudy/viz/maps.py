@@ -107,8 +107,8 @@ def _group_fills(display: Display, geoms: np.ndarray, colors: list, **kw) -> lis
 
 def _colorbar(title: str, share: bool) -> dict:
     cb = dict(title=dict(text=title, side="right"), thickness=14, len=0.85, outlinewidth=0)
-    if share:
-        cb["tickformat"] = ".0%"
+    # thousands separators, never SI suffixes such as "10M" (English letters in a Chinese map)
+    cb["tickformat"] = ".0%" if share else ","
     return cb
 
 
@@ -660,8 +660,8 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     ``block_tolerance_m`` and ``farmland_uses``). With up to ``max_legend``
     groups each has its own colour and legend entry; with more, neighbouring
     groups get different colours from a 26-colour palette and the legend is
-    left out. Parcels without a group are grey. The view is zoomed to the
-    parcels; the village boundary is outlined.
+    left out. Parcels without a group are grey. The village boundary is
+    outlined as closed rings and the view holds the parcels and the whole outline.
     """
     lang = normalise_lang(lang)
     if by not in ("household", "owner", "block"):
@@ -689,7 +689,7 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     code_of = {g: k for k, g in enumerate(order)}
     codes = np.array([code_of.get(g, -1) for g in groups], dtype=np.int64)
     vgeom = v["geometry"].to_numpy(dtype=object)
-    display = Display.for_geoms(geoms)
+    display = Display.for_geoms(geoms, vgeom)
     fig = go.Figure()
     pal = qualitative(26)
     has = usable(geoms)
@@ -734,8 +734,11 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     name = esc(v.at[0, "village_name"])
     map_layout(fig, title if title is not None else t("parcels_map_title", lang, village=name, by=t(f"by_{by}", lang)),
                lang=lang, height=height)
-    if has.any():  # zoom to the parcels (the village outline may reach far beyond them)
-        b = shapely.total_bounds(geoms[has])
+    shown = np.concatenate([geoms[has], vgeom[usable(vgeom)]])
+    if len(shown):
+        # the view holds the parcels AND the whole village outline: zoomed to the parcels alone, the
+        # outline was cut to one or two stray straight segments beside them
+        b = shapely.total_bounds(shown)
         pad = 0.04 * max(b[2] - b[0], b[3] - b[1], 1.0)
         fig.update_xaxes(range=[b[0] - pad, b[2] + pad])
         fig.update_yaxes(range=[b[1] - pad, b[3] + pad])
