@@ -67,8 +67,8 @@ def find_table_file(folder: Path, table: str, problems: ProblemList | None = Non
     return found[0][0], found[0][1]
 
 
-_DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods", ".gpkg", ".parquet", ".shp",
-                  ".geojson", ".json", ".dbf")
+_DATA_SUFFIXES = (".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".ods", ".gpkg", ".parquet", ".shp",
+                  ".geojson", ".dbf")
 
 
 def _warn_unread_files(folder: Path, used: set[str], problems: ProblemList) -> None:
