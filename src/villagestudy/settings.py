@@ -151,7 +151,7 @@ def _settings_model():
         return _MODEL
     from typing import Literal
 
-    from pydantic import BaseModel, ConfigDict, Field
+    from pydantic import BaseModel, ConfigDict, Field, field_validator
 
     from .schema import LAND_USES
 
@@ -184,6 +184,18 @@ def _settings_model():
         weights: dict[str, float]
         index_options: dict[str, Any]
         extra: dict[str, Any]
+        timezone: str
+
+        @field_validator("timezone")
+        @classmethod
+        def _known_zone(cls, value: str) -> str:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("not a time zone name such as Asia/Shanghai") from None
+            return value
 
     _MODEL = SettingsModel
     return _MODEL

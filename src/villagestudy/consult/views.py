@@ -17,7 +17,8 @@ from markupsafe import Markup
 from .. import catalog
 from ..i18n import register, t
 from ..settings import STANDARDS
-from ..viz._geom import Meta, fmt_number, fmt_value, unique_labels  # the shared formatter: one import line
+from ..formatting import fmt_number, fmt_value
+from ..viz._geom import Meta, unique_labels
 
 __all__ = ["render", "weight_shares", "header_html", "status_html", "shares_html", "ranking_html", "missed_html",
            "profile_html", "saved_html", "standard_label_html", "box_title_html", "scope_note"]
@@ -147,7 +148,8 @@ def _std_value(value, key: str, units: dict, lang: str) -> str:
     if STANDARDS[key].unit == "share":
         return fmt_number(value, share=True)
     unit = units.get(key, "")
-    return f"{fmt_number(value)}{unit}" if lang == "zh" else f"{fmt_number(value)} {unit}"
+    kind = "money" if STANDARDS[key].unit == "yuan" else None  # as the reports write money: 10万 (元)
+    return f"{fmt_number(value, kind=kind, lang=lang)}{unit}" if lang == "zh" else f"{fmt_number(value, kind=kind, lang=lang)} {unit}"
 
 
 def missed_html(comparison, units: dict, lang: str) -> str:

@@ -5,7 +5,7 @@ import jinja2
 import pandas as pd
 
 from .. import catalog
-from ..viz._geom import fmt_number  # the shared number formatter (one import: the integrator may move it)
+from ..formatting import fmt_number
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("villagestudy.scenario", "templates"), autoescape=True,
                           trim_blocks=True, lstrip_blocks=True)
