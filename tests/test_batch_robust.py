@@ -27,7 +27,8 @@ from conftest import write_tiny_study
 from villagestudy.errors import UsageError
 from villagestudy.reports import run_reports
 from villagestudy.reports.batch import BatchResult, TownResult, default_out_dir
-from villagestudy.reports.naming import report_names, safe_file_name
+from villagestudy.reports.naming import report_names
+from villagestudy.safe_text import safe_file_name
 from villagestudy.reports.outfolder import MANIFEST, OutputFolderError, folder_lock
 
 TOWNS = ["440100001", "440100002"]

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import REPO, write_tiny_study
 from villagestudy.reports import run_reports
-from villagestudy.reports.batch import safe_file_name
+from villagestudy.safe_text import safe_file_name
 from villagestudy.reports.engine import ENGINE_NAME, POOL, WarmEngine, register
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup
 
 from .. import catalog
-from ..formatting import fmt_value
+from ..formatting import fmt_number, fmt_value
 from ..i18n import t
 from ..settings import STANDARDS
 from .display import render
 
-PARAMETER_ORDER = ("town_id", "year", "lang", "weights", "standards", "normalise", "aggregate", "uncertainty_runs")
+PARAMETER_ORDER = ("town_id", "year", "lang", "scope", "weights", "standards", "normalise", "aggregate", "impute",
+                   "winsorise", "uncertainty_runs", "seed")
+#: what a scenario records that the rows above already say (the town, the data fingerprint) or that is a path
+_SCENARIO_SHOWN_ELSEWHERE = ("study", "fingerprint", "town", "version", "kind")
 
 
 def now_in(timezone: str = "Asia/Shanghai") -> str:
@@ -63,11 +66,42 @@ def _parameter_value(key: str, value, lang: str, town_name: str | None) -> str:
         for k, v in value.items():
             std = STANDARDS.get(k)
             label = (std.label_en if lang == "en" else std.label_zh) if std else k
-            out.append(f"{label} {fmt_value(v, 'weight', lang)}")
+            out.append(f"{label} {_standard_value(v, std.unit if std else '', lang)}")
         return sep.join(out)
     if key == "uncertainty_runs":
         return fmt_value(value, "n", lang)
+    if key == "scope":
+        return t(f"prov_scope_{value}", lang, default=str(value))
+    if key == "impute":
+        return t(f"method_{value}", lang, default=str(value))
+    if key == "winsorise":
+        return t("yes" if value else "no", lang)
     return str(value)
+
+
+def _standard_value(value, unit: str, lang: str) -> str:
+    """A standard with its unit, formatted as the report writes such numbers (10万元, 50.0%, 300 m²)."""
+    if value is None:
+        return t("prov_none", lang)
+    if unit == "yuan":
+        return fmt_number(value, kind="money", lang=lang) + ("元" if lang == "zh" else " yuan")
+    if unit == "share":
+        return fmt_number(value, share=True)
+    if unit == "m2":
+        return f"{fmt_number(value)} m²"
+    return fmt_number(value)
+
+
+def _flat_parameters(params: dict) -> dict:
+    """Parameters with a scenario (a dict) spread into rows of their own."""
+    params = dict(params)
+    scenario = params.pop("scenario", None)
+    if isinstance(scenario, dict):
+        for key, value in scenario.items():
+            if key in _SCENARIO_SHOWN_ELSEWHERE:
+                continue
+            params.setdefault("uncertainty_runs" if key == "runs" else key, value)
+    return params
 
 
 def provenance_rows(provenance: dict, lang: str = "zh") -> list[tuple[str, str]]:
@@ -77,7 +111,7 @@ def provenance_rows(provenance: dict, lang: str = "zh") -> list[tuple[str, str]]
     rows = [(t("prov_study", lang), str(provenance.get("study", ""))),
             (t("prov_fingerprint", lang), str(provenance.get("data_fingerprint", ""))),
             (t("prov_version", lang), str(provenance.get("package_version", "")))]
-    params = dict(provenance.get("parameters") or {})
+    params = _flat_parameters(provenance.get("parameters") or {})
     for key in PARAMETER_ORDER:
         if key in params:
             rows.append((t(f"prov_{key}", lang), _parameter_value(key, params.pop(key), lang,
