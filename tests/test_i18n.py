@@ -10,7 +10,9 @@ from villagestudy.reports.provenance import PARAMETER_ORDER
 from villagestudy.reports.town import RANK_COLUMNS, column_label
 
 #: Latin letters allowed inside Chinese labels: abbreviations and symbols
-ALLOWED = {"HHI", "PDF", "P", "t", "Z", "UTC"}
+ALLOWED = {"HHI", "PDF", "P", "p", "t", "Z", "UTC",  # p: the p-value (p 值)
+           # names of statistical methods, written so in Chinese papers too
+           "CR", "Webb", "Rademacher", "Moran", "I", "s", "LISA"}
 
 
 def test_every_string_has_both_languages():

@@ -32,7 +32,7 @@ def test_spatial_table_and_lisa_map(report):
 def test_why_this_rank_adds_up_for_the_town(report):
     c = report.contributions()
     gap = c[c["kind"] == "pillar"].groupby("unit")["contribution"].sum()
-    score = report.ranks.table.loc[gap.index, "score"]
+    score = report.scope_ranking.loc[gap.index, "score"]
     assert gap.to_numpy() == pytest.approx((score - score.median()).to_numpy(), abs=1e-9)
     assert list(report.contributions_table().columns) == ["土地", "集体收入", "基层治理", "与本镇中位数之差"]
     assert report.contributions_figure().layout.meta["unit"] == score.idxmin()

@@ -35,3 +35,20 @@ def test_notebook_runs_on_the_sample(path, tmp_path):
     pm.execute_notebook(str(path), str(tmp_path / path.name), kernel_name="python3", cwd=str(tmp_path),
                         progress_bar=False, execution_timeout=300, start_timeout=120,
                         extra_arguments=["--IPKernelApp.log_level=ERROR"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["explore.ipynb", "gallery.ipynb"])
+def test_exported_notebook_shows_its_figures(name, tmp_path):
+    """An executed user notebook exported with nbconvert (as a researcher shares it) still draws its charts."""
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    path = next(p for p in ALL if p.name == name)
+    out = tmp_path / name
+    pm.execute_notebook(str(path), str(out), kernel_name="python3", cwd=str(tmp_path), progress_bar=False,
+                        execution_timeout=300, start_timeout=120, extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    nb = nbformat.read(out, as_version=4)
+    drawn = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    assert drawn > 0 and body.count("Plotly.newPlot") == drawn

@@ -8,10 +8,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import SAMPLE, chromium_or_skip, write_tiny_study
+from conftest import chromium_or_skip, write_tiny_study
 from villagestudy import catalog
 from villagestudy.reports import run_reports, safe_file_name
-from villagestudy.reports.context import build_context
+from villagestudy.scenario import Comparison
 from villagestudy.reports.render import bundle_info, bundle_trace_types, plotly_js_source, plotly_js_text
 
 TOWN = "041252600"
@@ -58,9 +58,9 @@ def test_xlsx_holds_the_report_tables_as_numbers(sample_batch):
     header = [c.value for c in ranking[1]]
     assert header[0] == "村（社区）" and "综合得分" in header and "镇内名次" in header
     rows = list(ranking.iter_rows(min_row=2, values_only=True))
-    # the numbers equal the computation the report shows (the study-wide ranking of this town)
-    ctx = build_context(SAMPLE, uncertainty_runs=500)
-    expected = ctx.ranks.table[ctx.ranks.table["town_id"] == TOWN].sort_values("rank")
+    # the numbers equal the Comparison the report shows (its audit file beside the report)
+    shown = Comparison.from_json(sample_batch.out_dir / f"{safe_file_name(TOWN)}.comparison.json")
+    expected = shown.ranking.sort_values("rank")
     got = pd.DataFrame(rows, columns=header)
     assert list(got["村（社区）"]) == list(expected["village_name"])
     assert got["综合得分"].tolist() == pytest.approx(expected["score"].tolist(), rel=1e-12)

@@ -210,7 +210,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "rep_warn_unbounded": {"zh": "{terms} 的置信集无界：镇太少，无法排除任何取值",
                            "en": "the confidence set of {terms} is unbounded: too few towns to exclude any value"},
     "rep_spatial": {"zh": "七、空间集聚", "en": "7. Spatial clustering"},
-    "rep_spatial_intro": {"zh": "全研究区村界相邻关系（Queen 邻接）上的全局 Moran's I 与局部集聚（LISA），置换检验 999 次；地图只画本镇，集聚按全研究区计算。",
+    "rep_spatial_intro": {"zh": "全研究区村界相邻关系（共边或共点即相邻）上的全局 Moran's I 与局部集聚（LISA），置换检验 999 次；地图只画本镇，集聚按全研究区计算。",
                           "en": "Global Moran's I and local clusters (LISA) over the whole study's village boundaries (Queen contiguity), 999 permutations; the map shows this town, the clusters are computed over the study."},
     "rep_spatial_constant": {"zh": "各村取值相同，无从检验", "en": "the same for every village: nothing to test"},
     "rep_spatial_too_few": {"zh": "有数值、村界且有相邻村的村少于 {n} 个，无从检验",
