@@ -404,10 +404,31 @@ class TownReport:
                 sec.heading(self._t("rep_weights_table")).table(wt)
             refs.append(catalog.reference("composite2008"))
             self._index_diagnostics(sec)
+        self._data_quality(sec)
         sec.heading(self._t("rep_references"))
         sec.items([f"[{k}] {r}" for k, r in enumerate(refs, start=1)])
         sec.note(self._t("rep_missing_legend"))
         show(sec)
+
+    def data_quality(self) -> pd.DataFrame:
+        """What loading dropped, corrected or warned about for this town: counts per file and kind."""
+        q = self.study.quality_for_town(self.town_id) if self.study.quality is not None else None
+        if q is None or q.empty:
+            return pd.DataFrame(columns=["file", "action", "count"])
+        counts = q.assign(count=q["count"].fillna(1)).groupby(["file", "action"], sort=True)["count"].sum()
+        return counts.astype(int).reset_index()
+
+    def _data_quality(self, sec: Section) -> None:
+        sec.heading(self._t("rep_quality"))
+        q = self.data_quality()
+        if q.empty:
+            sec.note(self._t("rep_quality_none"))
+            return
+        frame = pd.DataFrame({self._t("rep_quality_action"): [self._t(f"rep_quality_{a}") for a in q["action"]],
+                              self._t("rep_quality_count"): q["count"].to_numpy()},
+                             index=pd.Index(q["file"], name=self._t("rep_quality_file")))
+        sec.table(self._text_table(frame, self._t("rep_quality")))
+        sec.note(self._t("rep_quality_how"))
 
     def save_tables(self, path: str) -> None:
         """Write every table of the report to an XLSX workbook at ``path`` (nothing when empty)."""
