@@ -24,6 +24,7 @@ import pandas as pd
 
 from .._atomic import write_table
 from ..scenario import Comparison, Scenario
+from ..safe_text import safe_file_name
 
 __all__ = ["SavedScenario", "TABLE_FORMATS", "save_scenario", "load_scenario", "scenario_stem", "scenario_table"]
 
@@ -41,8 +42,6 @@ class SavedScenario:
 
 def scenario_stem(town_id: str, year: int | None, when: datetime) -> str:
     """A safe file stem: ``scenario_town_<id>_<year>_<YYYYmmdd-HHMMSS>`` (no path from data)."""
-    from ..safe_text import safe_file_name
-
     stem = f"scenario_{safe_file_name(str(town_id))}_{'all' if year is None else int(year)}_{when:%Y%m%d-%H%M%S}"
     return re.sub(r"[^0-9A-Za-z_-]", "_", stem)  # no dots either: never '..', never hidden
 

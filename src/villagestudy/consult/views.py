@@ -19,6 +19,8 @@ from ..i18n import register, t
 from ..settings import STANDARDS
 from ..formatting import fmt_number, fmt_value
 from ..viz._geom import Meta, unique_labels
+from ..viz.charts import standard_label
+from ..scenario.evaluate import OFFICE_AREA
 
 __all__ = ["render", "weight_shares", "header_html", "status_html", "shares_html", "ranking_html", "missed_html",
            "profile_html", "saved_html", "standard_label_html", "box_title_html", "scope_note"]
@@ -154,8 +156,6 @@ def _std_value(value, key: str, units: dict, lang: str) -> str:
 
 def missed_html(comparison, units: dict, lang: str) -> str:
     """Per standard in force: the villages that miss it (worst first) and those without data."""
-    from ..viz.charts import standard_label
-
     m = comparison.missed
     if m is None or not len(m):
         return render("missed.html.j2", blocks=[], empty=t("consult_no_standards", lang))
@@ -190,8 +190,6 @@ def missed_html(comparison, units: dict, lang: str) -> str:
 
 def profile_html(comparison, village_id: str | None, lang: str) -> str:
     """One village against its town's median, with the standards it meets or misses."""
-    from ..scenario.evaluate import OFFICE_AREA
-
     table = comparison.indicators
     if village_id is None or village_id not in table.index:
         return render("profile.html.j2", village=None, empty=t("consult_no_villages", lang))

@@ -41,6 +41,10 @@ from ..study import Study
 from . import views
 from .scenario import TABLE_FORMATS, SavedScenario, save_scenario
 from .state import ConsultationState
+from ..io import load_study
+from ..metrics.standards import standards_table
+from ..viz.maps import village_map
+from ..datasets import get_path
 
 __all__ = ["ConsultationPanel", "panel", "DEFAULT_OUT_DIR"]
 
@@ -104,8 +108,6 @@ class ConsultationPanel:
 
         self._w = widgets
         if not isinstance(study, Study):
-            from ..io import load_study
-
             study = load_study(study)
         if not len(study.towns):
             raise ValueError("the study has no towns")
@@ -157,8 +159,6 @@ class ConsultationPanel:
             self.weight_sliders[p] = slider
         self.shares_html = w.HTML()
         self.shares_html.add_class("vs-shares-box")
-        from ..metrics.standards import standards_table
-
         st = standards_table(study.settings, lang=lang).set_index("key")
         self._std_units = {k: st.at[k, "unit"] for k in st.index}
         self.standard_inputs = {}
@@ -423,8 +423,6 @@ class ConsultationPanel:
         return self._towns[town_id]
 
     def _render_map(self) -> None:
-        from ..viz.maps import village_map
-
         town = self._town_study(self.town_id)
         if not town.has_geometry("boundaries"):
             self.figure = None
@@ -497,7 +495,5 @@ def panel(study_or_path: Study | str | os.PathLike | None = None, lang: str = "z
     See :class:`ConsultationPanel` for the keyword arguments.
     """
     if study_or_path is None:
-        from ..datasets import get_path
-
         study_or_path = get_path("sample")
     return ConsultationPanel(study_or_path, lang=lang, **kwargs)

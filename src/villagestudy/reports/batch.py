@@ -36,8 +36,10 @@ from typing import Callable
 
 from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
+from .._process import die_with_parent
 from .._version import __version__
 from ..errors import UsageError
+from ..io import load_study
 from ..safe_text import terminal_safe
 from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
@@ -314,7 +316,6 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         or full (:class:`~villagestudy.reports.outfolder.OutputFolderError`; the
         index page then lists the reports that are in the folder).
     """
-    from ..io import load_study
     from .index_page import key_figures
 
     study_path = Path(study or DEFAULT_STUDY).resolve()
@@ -510,8 +511,6 @@ def _run_in_pool(todo: list[TownJob], workers: int, record) -> None:
 
 def _worker_init(parent_pid: int) -> None:
     """Make a pool worker die with the batch's main process, and leave Ctrl-C to the main process."""
-    from .._process import die_with_parent
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the line above

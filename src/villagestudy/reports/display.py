@@ -21,6 +21,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..formatting import MISSING, fmt_value, is_numeric_column
+from ..viz._geom import use_theme
+from ..viz.offline import figure_div
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _REPORT_MODE = False
@@ -32,8 +34,6 @@ def report_mode(enabled: bool | None = None) -> bool:
     if enabled is not None:
         _REPORT_MODE = bool(enabled)
         if _REPORT_MODE:  # a report kernel draws only our figures: their template is set once, not per figure
-            from ..viz._geom import use_theme
-
             use_theme()
     return _REPORT_MODE
 
@@ -140,8 +140,6 @@ class Section:
 
 def _part_html(part: Part) -> Markup:
     if part.kind == "figure":
-        from ..viz.offline import figure_div
-
         return render("figure.html.j2", div=Markup(figure_div(part.content)))
     if part.kind == "table":
         return part.content.to_html()

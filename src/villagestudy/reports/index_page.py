@@ -11,17 +11,15 @@ from ..formatting import MISSING, fmt_value
 from ..i18n import t
 from .display import render
 from .provenance import provenance_html
+from ..metrics import compute_indicators
+from ..metrics.standards import missed_standards
 
 
 def key_figures(study, year: int | None = None) -> dict[str, dict]:
     """Per town: villages, residents, weak villages and villages missing a standard."""
-    from ..metrics import compute_indicators
-
     table = compute_indicators(study, year=year)
     missing = None
     try:
-        from ..metrics.standards import missed_standards
-
         missed = missed_standards(table, study.settings)
         missing = missed.loc[missed["missed"].fillna(False).astype(bool)].groupby("town_id")["village_id"].nunique()
     except ImportError:  # pragma: no cover - standards module always present once built

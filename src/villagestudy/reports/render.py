@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import nbformat
+from .._atomic import atomic_path
 
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -55,8 +56,6 @@ def bundle_trace_types() -> frozenset[str]:
 
 def install_shared_plotly(out_dir: Path) -> str:
     """Copy the bundle once under ``out_dir/assets``; return the relative src for reports."""
-    from .._atomic import atomic_path
-
     target = out_dir / ASSETS_DIR / BUNDLE
     data = plotly_js_text().encode("utf-8")
     if not target.exists() or target.stat().st_size != len(data):

@@ -20,6 +20,9 @@ from ..formatting import fmt_number, fmt_value
 from ..i18n import t
 from .display import Section, Table, render, report_mode, show
 from .provenance import now_in, provenance_html
+from ..viz import compliance_heatmap, contribution_chart, grids_map, income_composition, income_trend, lisa_map, parcels_map, parks_map, rank_intervals, ranked_bar, village_map
+from ..spatial import MIN_UNITS, global_moran, local_moran
+from ..index.methods_text import methods_text
 
 TABLE_NAMES = {"parcels": {"zh": "地块", "en": "parcels"}, "parks": {"zh": "村级工业园", "en": "industrial parks"},
                "income": {"zh": "集体经济收入", "en": "income"}, "governance": {"zh": "基层治理", "en": "governance"},
@@ -211,8 +214,6 @@ class TownReport:
         show(sec)
 
     def overview(self) -> None:
-        from ..viz import village_map
-
         sec = self._section("overview", "rep_overview")
         v = self.town.villages
 
@@ -242,8 +243,6 @@ class TownReport:
         show(sec)
 
     def land(self) -> None:
-        from ..viz import parcels_map, parks_map, ranked_bar, village_map
-
         sec = self._section("land", "rep_land")
         if not self.study.has("parcels"):
             self._missing(sec, "parcels")
@@ -281,8 +280,6 @@ class TownReport:
         show(sec)
 
     def income(self) -> None:
-        from ..viz import income_composition, income_trend
-
         sec = self._section("income", "rep_income")
         if not self.study.has("income") or not self.town.has("income"):
             self._missing(sec, "income")
@@ -303,8 +300,6 @@ class TownReport:
         show(sec)
 
     def governance(self) -> None:
-        from ..viz import compliance_heatmap, grids_map, ranked_bar
-
         sec = self._section("governance", "rep_governance")
         if not self.town.has("governance"):
             self._missing(sec, "governance")
@@ -327,8 +322,6 @@ class TownReport:
         show(sec)
 
     def ranking(self) -> None:
-        from ..viz import rank_intervals
-
         sec = self._section("ranking", "rep_ranking")
         town_ranks = self.comparison.ranking.set_index("village_id")
         runs = self.comparison.scenario.runs
@@ -502,16 +495,12 @@ class TownReport:
 
     def spatial_table(self) -> pd.DataFrame:
         """Global Moran's I of the key indicators over the whole study (one row each, or why not)."""
-        from ..spatial import global_moran
-
         rows = []
         for ind in self.SPATIAL_INDICATORS:
             label = catalog.name(ind, self.lang)
             try:
                 m = global_moran(self.study.boundaries, self._spatial_values(ind)).iloc[0]
             except ValueError as e:
-                from ..spatial import MIN_UNITS
-
                 why = (self._t("rep_spatial_constant") if "same for every village" in str(e)
                        else self._t("rep_spatial_too_few", n=MIN_UNITS))
                 rows.append({self._t("rep_col_indicator"): label, "Moran's I": "—", self._t("rep_col_p"): "—",
@@ -524,9 +513,6 @@ class TownReport:
 
     def lisa_figure(self, indicator: str | None = None):
         """LISA clusters of ``indicator`` (default operating income per resident) over the study, this town drawn."""
-        from ..spatial import global_moran, local_moran
-        from ..viz import lisa_map
-
         indicator = indicator or self.LISA_INDICATOR
         values = self._spatial_values(indicator)
         lisa = local_moran(self.study.boundaries, values)
@@ -571,8 +557,6 @@ class TownReport:
 
     def contributions_figure(self, village_id: str | None = None):
         """The contribution chart of one village (default: the town's lowest score)."""
-        from ..viz import contribution_chart
-
         c = self.contributions()
         if village_id is None:
             village_id = c.groupby("unit")["score"].first().idxmin()
@@ -592,8 +576,6 @@ class TownReport:
         return self.scope_comparison.extra
 
     def _index_diagnostics(self, sec: Section) -> None:
-        from ..index.methods_text import methods_text
-
         for title, text in methods_text(self.lang):
             sec.heading(title).text(text)
         audit = self.index_audit()

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .frames import frame_from_json, frame_to_json
 from .model import PILLARS, Scenario
+from .._atomic import atomic_path
 
 __all__ = ["Comparison", "COMPARISON_VERSION", "RANKING_COLUMNS", "NOTE_COLUMNS"]
 
@@ -129,8 +130,6 @@ class Comparison:
         """JSON text of the whole comparison; written atomically to ``path`` when given."""
         text = json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False) + "\n"
         if path is not None:
-            from .._atomic import atomic_path
-
             with atomic_path(Path(path)) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         return text

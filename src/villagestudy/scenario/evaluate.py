@@ -30,6 +30,8 @@ from ..ranking import DEFAULT_UNCERTAINTY, rank_villages
 from ..settings import Settings
 from .comparison import NOTE_COLUMNS, RANKING_COLUMNS, Comparison
 from .model import Scenario, ScenarioError
+from ..metrics.governance import office_area_m2
+from ..io import load_study
 
 __all__ = ["evaluate", "indicator_table", "apply_standards", "in_scope", "rank_scope", "missed_list", "assemble",
            "settings_in_force", "STANDARD_FLAGS", "OFFICE_AREA"]
@@ -50,8 +52,6 @@ def indicator_table(study, year: int | None) -> pd.DataFrame:
 
     ``attrs`` keeps ``year`` and ``notes`` (why values are missing).
     """
-    from ..metrics.governance import office_area_m2
-
     table = compute_indicators(study, year)
     year = table.attrs.get("year")
     notes = table.attrs.get("notes")
@@ -236,8 +236,6 @@ def evaluate(study, scenario: Scenario | None = None, **changes) -> Comparison:
     1
     """
     if not hasattr(study, "villages"):
-        from ..io import load_study
-
         study = load_study(study)
     scenario = scenario if scenario is not None else Scenario()
     if not isinstance(scenario, Scenario):

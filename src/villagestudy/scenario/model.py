@@ -22,6 +22,7 @@ from ..errors import UsageError
 from ..index import AGGREGATION_METHODS, IMPUTATION_METHODS
 from ..ranking import DEFAULT_UNCERTAINTY
 from ..settings import STANDARDS
+from .._atomic import atomic_path
 
 __all__ = ["Scenario", "ScenarioError", "ScenarioWarning", "SCENARIO_VERSION", "SCOPES", "PILLARS",
            "NORMALISATIONS", "AGGREGATIONS", "IMPUTATIONS", "DEFAULT_RUNS"]
@@ -264,8 +265,6 @@ class Scenario:
         """The versioned JSON record (see :meth:`record`); written atomically to ``path`` when given."""
         text = json.dumps(self.record(**meta), ensure_ascii=False, indent=2) + "\n"
         if path is not None:
-            from .._atomic import atomic_path
-
             with atomic_path(Path(path)) as tmp:
                 tmp.write_text(text, encoding="utf-8")
         return text

@@ -8,7 +8,6 @@ such a layer dropped into a study folder. The land-use mapping is data
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Callable
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ...errors import Problem, ProblemList, StudyError
 from ...schema import LAND_USES
+from ...settings import AREA_UNITS
 
 LANDUSE_SETTING = "landuse_map"
 """The study.toml table that overrides :data:`LANDUSE_FILE` (code = land use)."""
@@ -240,8 +241,6 @@ def check_codes(codes: pd.Series, *, min_digits: int, column: str, label: str, w
 def area_mu(frame: pd.DataFrame, fields: tuple[tuple[str, str], ...], label: str,
             problems: ProblemList) -> tuple[pd.Series, str | None]:
     """Area in mu from the first declared field present: ``fields`` are (name, unit 'm2' or 'mu')."""
-    from ...settings import AREA_UNITS
-
     for name, unit in fields:
         if name in frame.columns:
             values = pd.to_numeric(frame[name], errors="coerce")
