@@ -429,3 +429,14 @@ def require_fields(frame: pd.DataFrame, groups: dict[str, tuple[str, ...]], labe
                            + f" (fields found: {', '.join(c for c in frame.columns if c.upper() != 'GEOMETRY')[:300]})")
     return ok
 
+
+def open_layer(path: Path, layer: str | None, required, problems: ProblemList, *, source_crs=None):
+    """``(frame, encoding, label)`` of a land layer that has the ``required`` fields, its CRS set
+    from ``source_crs`` when the file declares none; a StudyError listing every problem otherwise."""
+    frame, encoding = read_layer(path, layer, problems)
+    label = layer_label(path, layer)
+    if frame is None or not require_fields(frame, required, label, problems):
+        raise StudyError(problems.errors, problems.warnings)
+    if source_crs and getattr(frame, "crs", None) is None and hasattr(frame, "set_crs"):
+        frame = frame.set_crs(source_crs)
+    return frame, encoding, label

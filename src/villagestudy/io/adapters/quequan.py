@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...errors import ProblemList, StudyError
-from ._common import (LandData, area_mu, check_codes, code_text, finish, landuse_map, layer_label, map_land_use,
-                      pick_field, read_layer, require_fields)
+from ...errors import ProblemList
+from ._common import (LandData, area_mu, check_codes, code_text, finish, landuse_map, map_land_use,
+                      open_layer, pick_field, read_layer, require_fields)
 
 FORMAT = "quequan"
 REQUIRED = {"parcel code 地块编码": ("DKBM",)}
@@ -122,12 +122,7 @@ def read_quequan(path: str | Path, *, layer: str | None = None, crs: str | None 
     """
     path = Path(path)
     problems = ProblemList()
-    frame, encoding = read_layer(path, layer, problems)
-    label = layer_label(path, layer)
-    if frame is None or not require_fields(frame, REQUIRED, label, problems):
-        raise StudyError(problems.errors, problems.warnings)
-    if source_crs and getattr(frame, "crs", None) is None and hasattr(frame, "set_crs"):
-        frame = frame.set_crs(source_crs)
+    frame, encoding, label = open_layer(path, layer, REQUIRED, problems, source_crs=source_crs)
     dkbm = code_text(frame, "DKBM", width=PARCEL_DIGITS, label=label, problems=problems)
     if contracts is not None:
         frame = _join_contracts(frame, dkbm, Path(contracts), label, problems)

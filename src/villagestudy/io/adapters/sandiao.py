@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ...errors import ProblemList, StudyError
-from ._common import (LandData, area_mu, check_codes, code_text, finish, landuse_map, layer_label, map_land_use,
-                      pick_field, read_layer, require_fields)
+from ...errors import ProblemList
+from ._common import (LandData, area_mu, check_codes, code_text, finish, landuse_map, map_land_use,
+                      open_layer, pick_field)
 
 FORMAT = "sandiao"
 REQUIRED = {"land-use code 地类编码": ("DLBM",), "location unit code 坐落单位代码": ("ZLDWDM",)}
@@ -81,12 +81,7 @@ def read_sandiao(path: str | Path, *, layer: str | None = None, crs: str | None 
     """
     path = Path(path)
     problems = ProblemList()
-    frame, encoding = read_layer(path, layer, problems)
-    label = layer_label(path, layer)
-    if frame is None or not require_fields(frame, REQUIRED, label, problems):
-        raise StudyError(problems.errors, problems.warnings)
-    if source_crs and getattr(frame, "crs", None) is None and hasattr(frame, "set_crs"):
-        frame = frame.set_crs(source_crs)
+    frame, encoding, label = open_layer(path, layer, REQUIRED, problems, source_crs=source_crs)
     mapping = landuse_map(landuse, problems=problems)
     zl = code_text(frame, "ZLDWDM", width=19, label=label, problems=problems)
     ok = check_codes(zl, min_digits=VILLAGE_DIGITS, column="ZLDWDM", label=label, what="location unit code",
