@@ -167,9 +167,14 @@ def test_consult_app_in_chromium_offline(tmp_path):
                     assert box_ and box_["x"] >= 0 and box_["x"] + box_["width"] <= 1280 + 0.5, (sel, box_)
                     wide = page.eval_on_selector(sel, "e => e.scrollWidth - e.clientWidth")
                     assert wide <= 1, f"{sel} scrolls sideways by {wide}px"
-                for sel in (".vs-consult-ranking", ".vs-map .js-plotly-plot .scatterlayer path"):
+                for sel in (".vs-consult-ranking", ".vs-map .js-plotly-plot .scatterlayer path", ".vs-consult-missed"):
                     page.wait_for_selector(sel, timeout=20_000)
                     assert page.locator(sel).first.bounding_box()["y"] < 720, f"{sel} starts below the first screen"
+                # the map is drawn at its height, not collapsed to nothing by its container
+                assert page.locator(".vs-map .js-plotly-plot").first.bounding_box()["height"] >= 250
+                # thresholds read as in the reports (10.0万元, 50.0%), not as raw 100000 / 0.5
+                shown = page.locator(".vs-std-shown").all_text_contents()
+                assert any("万元" in s for s in shown) and any(s.endswith("%") for s in shown), shown
                 ARTIFACTS.mkdir(exist_ok=True)
                 page.screenshot(path=str(ARTIFACTS / "consult_app_1280x720.png"))
                 page.set_viewport_size({"width": 1400, "height": 1900})

@@ -126,7 +126,8 @@ def test_batch_writes_the_comparison_beside_the_report(study, tmp_path):
     assert main(["reports", str(SAMPLE), "--params", str(params), "--town", town, "--out", str(out), "--quiet",
                  "--jobs", "1"]) == 0
     made = sorted(p.name for p in out.glob("town_*"))
-    assert made == [f"town_{town}.comparison.json", f"town_{town}.html", f"town_{town}.ipynb", f"town_{town}.json"]
+    assert made == [f"town_{town}.comparison.json", f"town_{town}.html", f"town_{town}.ipynb", f"town_{town}.json",
+                    f"town_{town}.xlsx"]
     shown = Comparison.from_json(out / f"town_{town}.comparison.json")
     want = evaluate(study, scenario.replace(town=town)).for_town(town)
     pd.testing.assert_frame_equal(shown.ranking, want.ranking)

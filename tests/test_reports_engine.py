@@ -111,6 +111,7 @@ def test_a_timeout_replaces_the_kernel(tmp_path):
 def _normalised(html: str) -> str:
     """A report without what differs between two runs: the time it was made and plotly's random div ids."""
     html = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", "<time>", html)
+    html = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d \(UTC[+-]\d\d:\d\d\)", "<time>", html)  # as the provenance shows it
     ids = {}
     for found in re.findall(r'id="([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"', html):
         ids.setdefault(found, f"div-{len(ids)}")

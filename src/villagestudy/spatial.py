@@ -75,8 +75,8 @@ def _prepare(boundaries, values: pd.Series, contiguity: str):
 def contiguity_weights(boundaries, *, contiguity: str = "queen"):
     """Contiguity weights of village polygons (``libpysal`` W, ids = ``village_id``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import geopandas as gpd, shapely
     >>> g = gpd.GeoDataFrame({"village_id": ["a", "b", "c"]},
     ...                      geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1), shapely.box(2, 1, 3, 2)])

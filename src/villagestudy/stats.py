@@ -167,8 +167,8 @@ def fixed_effects_ols(table: pd.DataFrame, outcome: str, predictors: Sequence[st
         One row per predictor (the group effects are not reported);
         ``attrs``: model, n_groups, df, cov_type, r2_within, notes.
 
-    Example
-    -------
+    Examples
+    --------
     See the module docstring.
     """
     import statsmodels.api as sm
@@ -221,8 +221,8 @@ def mixed_model(table: pd.DataFrame, outcome: str, predictors: Sequence[str] | s
         group_variance (tau^2), residual_variance (sigma^2),
         icc = tau^2 / (tau^2 + sigma^2), converged, notes.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(2)
     >>> d = pd.DataFrame({"town_id": np.repeat(range(10), 8), "x": rng.normal(size=80)})
@@ -310,8 +310,8 @@ def fractional_logit(table: pd.DataFrame, outcome_share: str, predictors: Sequen
     ValueError
         If a share lies outside [0, 1] (percentages must be divided by 100).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(3)
     >>> d = pd.DataFrame({"x": rng.normal(size=400)})
@@ -369,8 +369,8 @@ def bootstrap_weights(n_clusters: int, kind: str, *, draws: int = 9999, seed: in
     at most ``draws`` of them (``2**G`` for Rademacher, ``6**G`` for Webb),
     else ``draws`` seeded random rows. Returns ``(weights, enumerated)``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> w, full = bootstrap_weights(3, "rademacher")
     >>> w.shape, full
     ((8, 3), True)
@@ -533,8 +533,8 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
         ``n_clusters``, ``warning`` (empty when none), plus ``std_error`` (CR1).
         ``attrs``: method, n_villages, n_clusters, draws, enumerated, warnings.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np, pandas as pd
     >>> rng = np.random.default_rng(4)
     >>> d = pd.DataFrame({"town_id": np.repeat(range(5), 12), "x": rng.normal(size=60)})

@@ -144,6 +144,11 @@ def ranking_html(comparison, scope_size: int, lang: str) -> str:
                   median_label=f'{t("rank_median", lang)}{t("colon", lang)}', note=note)
 
 
+def standard_value_html(value, key: str, units: dict, lang: str) -> str:
+    """A standard's value as the reports write it, e.g. ``= 10.0万元`` (escaped)."""
+    return str(Markup('<span class="vs-std-shown">= {}</span>').format(_std_value(value, key, units, lang)))
+
+
 def _std_value(value, key: str, units: dict, lang: str) -> str:
     if value is None or pd.isna(value):
         return t("no_data", lang)
@@ -263,7 +268,7 @@ def standard_label_html(label: str, unit: str, lang: str, note: str = "") -> str
 def plotly_output(fig) -> dict:
     """A display_data output of plotly's mimetype (drawn offline by jupyterlab-plotly)."""
     spec = json.loads(fig.to_json(validate=False))
-    spec["config"] = {"displaylogo": False, "responsive": True,
+    spec["config"] = {"displaylogo": False,
                       "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
     return {"output_type": "display_data",
             "data": {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}, "metadata": {}}

@@ -46,6 +46,9 @@ from ..metrics.standards import standards_table
 from ..viz.maps import village_map
 from ..datasets import get_path
 
+#: the map's height: with the missed list under it, both fit the first screen of a 1280 x 720 projector
+MAP_HEIGHT_PX = 300
+
 __all__ = ["ConsultationPanel", "panel", "DEFAULT_OUT_DIR"]
 
 PILLARS = catalog.PILLARS
@@ -174,7 +177,12 @@ class ConsultationPanel:
             self.standard_inputs[key] = box
             note = t("consult_office_none", lang) if key == "office_area_standard_m2" else ""
             label = w.HTML(views.standard_label_html(st.at[key, "label"], st.at[key, "unit"], lang, note))
-            std_rows.append(w.VBox([label, box], layout=w.Layout(margin="0 0 4px 0")))
+            # the value as reports and the result list write it (10万元, 50.0%), beside the raw input
+            shown = w.HTML(views.standard_value_html(box.value, key, self._std_units, lang))
+            shown.add_class(f"vs-std-shown-{key}")
+            box.observe(lambda ch, k=key, h=shown: setattr(h, "value", views.standard_value_html(
+                ch["new"], k, self._std_units, self.lang)), names="value")
+            std_rows.append(w.VBox([label, w.HBox([box, shown])], layout=w.Layout(margin="0 0 4px 0")))
         self.normalise_dropdown = w.Dropdown(
             options=[(t(f"consult_norm_{m}", lang), m) for m in NORMALISATIONS], value=s.normalise,
             description=t("consult_normalise", lang), style=narrow, layout=full)
@@ -196,7 +204,7 @@ class ConsultationPanel:
         self.status_html.add_class("vs-status-box")
         self.ranking_html = w.HTML()
         self.ranking_html.add_class("vs-ranking-box")
-        self.missed_html = w.HTML()
+        self.missed_html = w.HTML(layout=w.Layout(max_height="200px", overflow_y="auto"))
         self.missed_html.add_class("vs-missed-box")
         map_options = [(catalog.label(c, lang), c) for c in SCORE_COLUMNS]
         for p in PILLARS:
@@ -207,7 +215,7 @@ class ConsultationPanel:
                                        description=t("consult_map_by", lang), style=narrow,
                                        layout=w.Layout(width="98%"))
         self.map_dropdown.add_class("vs-map-indicator")
-        self.map_output = w.Output(layout=w.Layout(width="100%", min_height="380px"))
+        self.map_output = w.Output(layout=w.Layout(width="100%", min_height=f"{MAP_HEIGHT_PX}px"))
         self.map_output.add_class("vs-map")
         self.village_dropdown = w.Dropdown(options=[], description=t("village", lang), style=narrow,
                                            layout=w.Layout(width="min(420px, 98%)"))
@@ -229,14 +237,14 @@ class ConsultationPanel:
         box = dict(min_width="0", padding="0 10px 0 0")
         # at 1280 x 720 the ranking, the map and the missed list sit side by side, no horizontal scrolling
         ranking_box = w.VBox([title("consult_ranking"), self.ranking_html], layout=w.Layout(flex="3 1 420px", **box))
-        map_box = w.VBox([title("consult_map"), self.map_dropdown, self.map_output],
+        map_box = w.VBox([title("consult_map"), self.map_dropdown, self.map_output,
+                          title("consult_missed"), self.missed_html],
                          layout=w.Layout(flex="2 1 300px", min_width="0"))
-        missed_box = w.VBox([title("consult_missed"), self.missed_html], layout=w.Layout(flex="1 1 420px", **box))
         profile_box = w.VBox([title("consult_profile"), self.village_dropdown, self.profile_html],
                              layout=w.Layout(flex="1 1 420px", min_width="0"))
         row = dict(flex_flow="row wrap", width="100%", align_items="flex-start")
         results = w.VBox([self.status_html, w.HBox([ranking_box, map_box], layout=w.Layout(**row)),
-                          w.HBox([missed_box, profile_box], layout=w.Layout(**row))],
+                          w.HBox([profile_box], layout=w.Layout(**row))],
                          layout=w.Layout(flex="1 1 600px", min_width="0"))
         self.widget = w.VBox([self.header_html, w.HBox([controls, results], layout=w.Layout(width="100%"))],
                              layout=w.Layout(width="100%", overflow="hidden"))
@@ -435,7 +443,7 @@ class ConsultationPanel:
             mt[c] = scores[c].reindex(mt.index)
         self.map_table = mt
         self.figure = village_map(town, mt, self.map_indicator, town_id=self.town_id, settings=self.settings,
-                                  lang=self.lang, height=380)
+                                  lang=self.lang, height=MAP_HEIGHT_PX)
         self.map_output.outputs = (views.plotly_output(self.figure),)
 
     # ------------------------------------------------------------- saving

@@ -245,8 +245,8 @@ def rank_desc(scores: np.ndarray, decimals: int = 9) -> np.ndarray:
     noise (e.g. from different batch sizes in the matrix products) count as ties.
     Missing scores get a NaN rank.
 
-    Example
-    -------
+    Examples
+    --------
     >>> rank_desc(np.array([[50.0, 80.0, 80.0, 20.0, np.nan]])).tolist()
     [[3.0, 1.0, 1.0, 4.0, nan]]
     """

@@ -150,8 +150,8 @@ def redundant_pairs(values: pd.DataFrame, *, pillar_of: dict[str, str] | None = 
         ``same_pillar``; sorted by ``|rho|`` descending. Empty (same columns)
         when no pair exceeds the threshold.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import pandas as pd
     >>> v = pd.DataFrame({"a": [1, 2, 3, 4, 5.0], "b": [2, 4, 6, 8, 11.0], "c": [5, 1, 4, 2, 3.0]})
     >>> redundant_pairs(v)[["id", "other", "rho"]].to_dict("records")

@@ -333,8 +333,8 @@ def run_index_cli(table_path: str | Path, structure_path: str | Path, out: str |
         Keyword arguments of :func:`build_index`. ``goalposts`` may also be a
         path to a CSV/XLSX with columns ``id, lo, hi``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (d / "t.csv").write_text("unit,a,b\\nx,1,3\\ny,2,1\\n")

@@ -258,8 +258,8 @@ def _read_any(path: str | Path, **kw) -> pd.DataFrame:
 def read_structure(path: str | Path) -> pd.DataFrame:
     """Read a structure table from CSV, XLSX or Parquet (ids kept as text).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
     >>> _ = p.write_text("id,parent,weight,direction\\ntop,,1,\\na,top,1,1\\n")

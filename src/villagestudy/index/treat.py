@@ -48,8 +48,8 @@ def impute(values: pd.DataFrame, method: str = "none", group: pd.Series | None =
     group label is missing). ``none`` leaves gaps, which aggregation then skips
     by re-normalising weights.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame({"x": [1.0, 3.0, None, 10.0]})
     >>> g = pd.Series(["a", "a", "a", "b"])

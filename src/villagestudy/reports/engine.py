@@ -42,13 +42,32 @@ import tempfile
 import threading
 from dataclasses import dataclass
 
-from papermill.clientwrap import PapermillNotebookClient
-from papermill.engines import Engine, NotebookExecutionManager, papermill_engines
-from papermill.iorw import write_ipynb
-from papermill.log import logger
-from papermill.utils import merge_kwargs, remove_args
 
-from .kernels import ipc_kernel_manager
+# papermill loads every engine of its entry points on its first import. When that first import is
+# the one below, papermill finds this module half-imported, before WarmEngine exists: it then gets
+# this stand-in, which hands every call to WarmEngine (defined by the time papermill calls it).
+class _ForwardToWarmEngine(type):
+    def __getattr__(cls, name):
+        return getattr(WarmEngine, name)
+
+
+class _EntryPoint(metaclass=_ForwardToWarmEngine):
+    """papermill's handle on the warm engine while this module is still importing papermill."""
+
+
+def __getattr__(name: str):
+    if name == "WarmEngine":  # consulted only before the class below is defined
+        return _EntryPoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+from papermill.clientwrap import PapermillNotebookClient  # noqa: E402  (after the stand-in above)
+from papermill.engines import Engine, NotebookExecutionManager, papermill_engines  # noqa: E402
+from papermill.iorw import write_ipynb  # noqa: E402
+from papermill.log import logger  # noqa: E402
+from papermill.utils import merge_kwargs, remove_args  # noqa: E402
+
+from .kernels import ipc_kernel_manager  # noqa: E402
 
 ENGINE_NAME = "villagestudy_warm"
 MAX_NOTEBOOKS_ENV = "VILLAGESTUDY_WARM_MAX_NOTEBOOKS"

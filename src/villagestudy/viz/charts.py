@@ -618,8 +618,8 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
     red when it pulls it below; the bars add up to the gap in the title.
     ``meta``: unit, indicators (top to bottom), gap.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import pandas as pd
     >>> from villagestudy.index import build_index, contributions
     >>> table = pd.DataFrame({"simpson_index": [0.2, 0.5, 0.4], "certified_share": [0.1, 0.3, 0.9]},

@@ -59,8 +59,8 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
         ``layout.meta``: indicator, clusters ({village_id: label}), left_out
         (villages drawn grey: no value, no neighbour or not in ``lisa``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import villagestudy as vs
     >>> from villagestudy.spatial import local_moran
     >>> study = vs.load_study(vs.datasets.get_path("sample"))
