@@ -396,3 +396,31 @@ def test_notebook_runs_in_a_kernel(monkeypatch):
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     texts = " ".join(str(m["state"].get("value", "")) for m in state.values())
     assert "Consultation: comparing villages" in texts and "vs-consult-ranking" in texts
+
+
+def test_profile_says_why_this_rank_and_the_parts_add_up(study):
+    """The village profile splits the gap to the town's median score by pillar, from the Comparison."""
+    import re
+
+    from villagestudy.consult.views import why_this_rank_text
+
+    comparison = evaluate(study, Scenario())
+    ranking = comparison.ranking.set_index("village_id")
+    village = ranking.index[0]
+    town_scores = ranking.loc[ranking["town_id"] == ranking.at[village, "town_id"], "score"]
+    text = why_this_rank_text(comparison, village, "en")
+    parts = [float(x) for x in re.findall(r"(?:Land|Collective income|Governance) ([+-]?[\d.]+)", text)]
+    total = float(re.search(r"in all ([+-]?[\d.]+) points", text).group(1))
+    assert len(parts) == 3 and sum(parts) == pytest.approx(total, abs=0.02)
+    assert total == pytest.approx(ranking.at[village, "score"] - town_scores.median(), abs=0.01)
+    assert why_this_rank_text(evaluate(study, Scenario(aggregate="geometric")), village, "en") == ""
+
+
+def test_method_view_states_the_redundancy_check(study):
+    from villagestudy.consult.views import redundancy_html
+
+    comparison = evaluate(study, Scenario())
+    assert comparison.extra["redundant_scored"].empty  # the default structure: one indicator per dimension
+    assert "no dimension is counted twice" in redundancy_html(comparison, "en")
+    pairs = comparison.extra["redundant_candidates"]  # the descriptive ones do repeat each other
+    assert len(pairs) and (pairs["rho"].abs() > 0.9).all()

@@ -193,6 +193,36 @@ def missed_html(comparison, units: dict, lang: str) -> str:
     return render("missed.html.j2", blocks=blocks, empty="")
 
 
+def redundancy_html(comparison, lang: str) -> str:
+    """The index's redundancy check in words: pairs of scored indicators above |rho| 0.9, or none."""
+    pairs = comparison.extra.get("redundant_scored")
+    if pairs is None:
+        return ""
+    if pairs.empty:
+        return note_html(t("consult_no_redundant", lang))
+    listed = t("list_sep", lang).join(f"{catalog.name(a, lang)} ~ {catalog.name(b, lang)} (ρ {r:.2f})"
+                                      for a, b, r in zip(pairs["id"], pairs["other"], pairs["rho"]))
+    return note_html(t("consult_redundant", lang, pairs=listed))
+
+
+def why_this_rank_text(comparison, village_id: str, lang: str) -> str:
+    """Each pillar's part of the village's gap to its town's median score (from the Comparison), in words."""
+    contrib = comparison.extra.get("contributions")
+    if contrib is None or contrib.empty or comparison.scenario.aggregate != "arithmetic":
+        return ""  # a geometric mean splits into log points, a harmonic one not at all: the report explains
+    mine = contrib[(contrib["unit"] == village_id) & (contrib["kind"] == "pillar")].set_index("id")
+    mine = mine.reindex([p for p in catalog.PILLARS if p in mine.index]).reset_index()
+    if mine.empty:
+        return ""
+
+    def signed(v) -> str:
+        return f"+{fmt_number(v)}" if v > 0 else fmt_number(v)
+
+    parts = t("list_sep", lang).join(f"{catalog.PILLAR_LABELS[p][lang]} {signed(v)}"
+                                     for p, v in zip(mine["id"], mine["contribution"]) if p in catalog.PILLAR_LABELS)
+    return t("consult_why_rank", lang, parts=parts, total=signed(float(mine["contribution"].sum())))
+
+
 def profile_html(comparison, village_id: str | None, lang: str) -> str:
     """One village against its town's median, with the standards it meets or misses."""
     table = comparison.indicators
@@ -214,6 +244,9 @@ def profile_html(comparison, village_id: str | None, lang: str) -> str:
         scores = [f"{catalog.label(c, lang)} {_fmt(r[c])}" for c in SCORE_COLUMNS if not pd.isna(r[c])]
         if scores:
             head.append(t("separator", lang).join(scores))
+        why = why_this_rank_text(comparison, village_id, lang)
+        if why:
+            head.append(why)
     mine = comparison.missed[comparison.missed["village_id"] == village_id]
     status = dict(zip(mine["indicator"], mine["status"]))
     thresholds = {i: (c, s) for i, c, s in zip(mine["indicator"], mine["comparison"], mine["standard"])}

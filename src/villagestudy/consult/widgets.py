@@ -204,6 +204,8 @@ class ConsultationPanel:
         self.status_html.add_class("vs-status-box")
         self.ranking_html = w.HTML()
         self.ranking_html.add_class("vs-ranking-box")
+        self.redundancy_html = w.HTML()  # which scored indicators measure the same thing (|rho| > 0.9)
+        self.redundancy_html.add_class("vs-redundancy")
         self.missed_html = w.HTML(layout=w.Layout(max_height="200px", overflow_y="auto"))
         self.missed_html.add_class("vs-missed-box")
         map_options = [(catalog.label(c, lang), c) for c in SCORE_COLUMNS]
@@ -231,7 +233,7 @@ class ConsultationPanel:
             self.town_dropdown, self.year_dropdown, self.scope_toggle,
             title("consult_weights"), *self.weight_sliders.values(), self.shares_html,
             title("consult_standards"), *std_rows,
-            title("consult_method"), self.normalise_dropdown, self.aggregate_dropdown,
+            title("consult_method"), self.normalise_dropdown, self.aggregate_dropdown, self.redundancy_html,
             title("consult_save"), self.format_toggle, self.note_text, self.save_button, self.saved_html,
         ], layout=w.Layout(width="300px", min_width="280px", padding="0 10px 0 0"))
         box = dict(min_width="0", padding="0 10px 0 0")
@@ -405,6 +407,7 @@ class ConsultationPanel:
     def _render_ranking(self) -> None:
         self.ranking_html.value = views.ranking_html(self.comparison, len(self.state.scope_comparison.ranking),
                                                      self.lang)
+        self.redundancy_html.value = views.redundancy_html(self.comparison, self.lang)
 
     def _render_missed(self) -> None:
         self.missed_html.value = views.missed_html(self.comparison, self._std_units, self.lang)
