@@ -380,7 +380,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "consult_ranking_note": {"zh": "名次区间：{n} 次蒙特卡洛模拟（权重 ±25%，标准化、汇总方法与缩尾处理随机变化）"
                                    "的 5%–95% 分位（随机种子 {seed}）",
                              "en": "Rank interval: 5th-95th percentile over {n} Monte Carlo runs (weights ±25%, "
-                                   "normalisation, aggregation and winsorisation varied; seed {seed})"},
+                                   "normalisation, aggregation and winsorisation varied; random number stream {seed})"},
     "consult_pillars_left_out": {"zh": "以下支柱没有在村（社区）间变化的指标，未计入综合得分：{pillars}",
                                  "en": "No indicator varies between villages in: {pillars}; left out of the overall score"},
     "consult_map": {"zh": "地图", "en": "Map"},

@@ -126,7 +126,7 @@ SECTIONS: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Spatial clustering",
                "Villages whose boundaries touch (Queen contiguity) are neighbours; with row-standardised weights "
                "the report computes global Moran's I (Moran 1950) and local indicators of spatial association, "
-               "LISA (Anselin 1995), with conditional-permutation p-values (seeded, reproducible). HH: a high "
+               "LISA (Anselin 1995), with conditional-permutation p-values (a fixed random number stream: reproducible). HH: a high "
                "value among high neighbours, LL: low among low, HL and LH: spatial outliers, ns: not "
                "significant. There is no correction for multiple tests: with many villages a few significant "
                "clusters arise by chance. Villages without a value or without a neighbour are left out."),
