@@ -2,7 +2,7 @@
 
 Every map is drawn in the study's projected coordinates (metres) with filled
 ``go.Scatter`` traces: no tiles, no basemap, no geo traces, so the figures work
-offline (see ``/work/shared/PITFALLS.md``). Polygons of one colour share one
+offline. Polygons of one colour share one
 trace; a separate trace of invisible markers inside each polygon carries the
 hover text (and, for choropleths, the colourbar). Text from data is
 HTML-escaped. Missing values are grey and say "无数据"/"No data", never 0.
