@@ -147,9 +147,13 @@ def local_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", per
     The p-value is esda's folded conditional-permutation p-value: the other
     n - 1 values are shuffled and k_i of them (k_i = the village's number of
     neighbours) placed around village i, ``permutations`` times;
-    ``p = (1 + min(#{I* >= I}, #{I* < I})) / (1 + permutations)``. It is
-    computed here with numpy (seeded ``numpy.random.default_rng``) because
-    esda's numba kernel takes minutes to compile in every new report kernel.
+    ``p = (1 + min(#{I* >= I}, #{I* < I})) / (1 + permutations)``. As in esda,
+    one set of draws serves every village (each permutation draws k_max
+    distinct positions among n - 1; village i takes the first k_i of them,
+    positions skipping i itself), so the cost grows as ``permutations * n``
+    (times the largest number of neighbours), not ``n**2``. It is computed
+    here with numpy (seeded ``numpy.random.default_rng``) because esda's numba
+    kernel takes minutes to compile in every new report kernel.
 
     Returns
     -------
@@ -171,13 +175,14 @@ def local_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", per
     lag = np.array([z[nb].mean() for nb in nbrs])
     local_i = (n - 1) * z * lag / den
     rng = np.random.default_rng(seed)
+    k_max = max(len(nb) for nb in nbrs)
+    # row r: k_max distinct positions among the n - 1 others, shared by every village (esda's scheme)
+    draws = np.stack([rng.choice(n - 1, size=k_max, replace=False) for _ in range(permutations)])
     p = np.empty(n)
     for i in range(n):
-        others = np.delete(z, i)
-        k = len(nbrs[i])
-        # the first k of a random permutation of the others, for every permutation at once
-        draws = np.argsort(rng.random((permutations, n - 1)), axis=1)[:, :k]
-        sim = (n - 1) * z[i] * others[draws].mean(axis=1) / den
+        positions = draws[:, :len(nbrs[i])]
+        positions = positions + (positions >= i)  # position i is the village itself: skip it
+        sim = (n - 1) * z[i] * z[positions].mean(axis=1) / den
         larger = int(np.sum(sim >= local_i[i]))
         p[i] = (1 + min(larger, permutations - larger)) / (1 + permutations)
     quad = np.where(z > 0, np.where(lag > 0, "HH", "HL"), np.where(lag > 0, "LH", "LL"))

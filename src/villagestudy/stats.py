@@ -438,7 +438,8 @@ def wild_bootstrap_t(y: np.ndarray, x: np.ndarray, codes: np.ndarray, column: in
     ur = yr - x[:, keep] @ br
     s = np.stack([x[codes == g].T @ ur[codes == g] for g in range(g_count)])          # G x k
     q = s @ a                                                                          # G
-    cmat = np.einsum("i,hij,jl,gl->hg", a, xtx_g, xtx_inv, s)                          # G x G
+    # cmat[h, g] = a' X_h'X_h (X'X)^-1 s_g, in matrix products (one four-index einsum is ~100x slower)
+    cmat = (np.einsum("i,hij->hj", a, xtx_g) @ xtx_inv) @ s.T                          # G x G
     num = weights @ q
     scores = weights * q[None, :] - weights @ cmat.T
     with np.errstate(invalid="ignore", divide="ignore"):

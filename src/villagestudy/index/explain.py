@@ -137,22 +137,40 @@ def contributions(result, groups: pd.Series, *, pillar_of: dict[str, str] | None
     parent = dict(zip(result.weights_used["id"], result.weights_used["parent"]))
     pillar_of = pillar_of or {i: parent[i] for i in norm.columns}
     groups = groups.reindex(score.index)
-    rows = []
     reference: dict = {}
+    units: list = []
+    unit_groups: list = []
+    references: list = []
     for g, members in groups.groupby(groups, sort=False).groups.items():
         ref_parts = _reference(parts.loc[members], top.loc[members])
         ref_top = float(ref_parts.sum())
         reference[g] = ref_top if method == "arithmetic" else float(np.exp(ref_top) - shift)
-        for u in members:
-            if pd.isna(score[u]):
-                continue
-            diff = parts.loc[u] - ref_parts
-            for i in norm.columns:
-                rows.append((u, g, i, "indicator", pillar_of[i], norm.at[u, i], w.at[u, i], diff[i]))
-            for p, inds in pd.Series(pillar_of).groupby(pd.Series(pillar_of)).groups.items():
-                value = result.scores.at[u, p] if p in result.scores else np.nan
-                rows.append((u, g, p, "pillar", p, value, w.loc[u, list(inds)].sum(), diff[list(inds)].sum()))
-    out = pd.DataFrame(rows, columns=CONTRIBUTION_COLUMNS[:8])
+        scored = [u for u in members if not pd.isna(score[u])]
+        units += scored
+        unit_groups += [g] * len(scored)
+        references += [ref_parts.to_numpy()] * len(scored)
+    indicators = list(norm.columns)
+    diff = parts.loc[units, indicators] - np.asarray(references, dtype=float).reshape(len(units), len(indicators))
+    pillars = pd.Series(pillar_of).groupby(pd.Series(pillar_of)).groups
+    # per unit: its indicator rows, then its pillar rows (pillars in name order)
+    blocks = [pd.DataFrame({"id": np.tile(indicators, len(units)), "kind": "indicator",
+                            "pillar": np.tile([pillar_of[i] for i in indicators], len(units)),
+                            "value": norm.loc[units, indicators].to_numpy().ravel(),
+                            "weight": w.loc[units, indicators].to_numpy().ravel(),
+                            "contribution": diff.to_numpy().ravel(),
+                            "_unit": np.repeat(np.arange(len(units)), len(indicators)),
+                            "_row": np.tile(np.arange(len(indicators)), len(units))})]
+    for k, (p, inds) in enumerate(pillars.items()):
+        inds = list(inds)
+        value = result.scores.loc[units, p].to_numpy() if p in result.scores else np.full(len(units), np.nan)
+        blocks.append(pd.DataFrame({"id": p, "kind": "pillar", "pillar": p, "value": value,
+                                    "weight": w.loc[units, inds].sum(axis=1).to_numpy(),
+                                    "contribution": diff[inds].sum(axis=1).to_numpy(),
+                                    "_unit": np.arange(len(units)), "_row": len(indicators) + k}))
+    out = pd.concat(blocks, ignore_index=True).sort_values(["_unit", "_row"], kind="mergesort")
+    out.insert(0, "unit", np.asarray(units, dtype=object)[out["_unit"].to_numpy()])
+    out.insert(1, "group", np.asarray(unit_groups, dtype=object)[out["_unit"].to_numpy()])
+    out = out.drop(columns=["_unit", "_row"]).reset_index(drop=True)[CONTRIBUTION_COLUMNS[:8]]
     out["score"] = score.reindex(out["unit"]).to_numpy()
     out["reference_score"] = out["group"].map(reference).astype(float)
     out["scale"] = "points" if method == "arithmetic" else "log"

@@ -16,6 +16,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from ..io import load_study
 from ..scenario import Scenario, evaluate
+from ..spatial import global_moran, local_moran
 from ..stats import InsufficientDataError, within_town_comparison
 
 
@@ -28,6 +29,55 @@ class StudyModels:
     fit: pd.DataFrame | None = None
     refused: str | None = None
     refused_code: tuple[str, dict] | None = None  # (code, fields) of the refusal, for other languages
+
+
+#: indicators whose global Moran's I a report shows ("score" is the index score of the scenario)
+SPATIAL_INDICATORS = ("weak_village", "operating_income_per_resident_yuan", "simpson_index", "score")
+#: the indicator of the report's LISA map
+LISA_INDICATOR = "operating_income_per_resident_yuan"
+
+
+@dataclass
+class SpatialResults:
+    """Moran's I of :data:`SPATIAL_INDICATORS` and the LISA of :data:`LISA_INDICATOR` for one Comparison.
+
+    ``moran`` maps an indicator to its :func:`~villagestudy.spatial.global_moran`
+    row, or to the :class:`ValueError` text saying why no pattern can be tested;
+    ``lisa`` is :func:`~villagestudy.spatial.local_moran` of the LISA indicator
+    (None, with ``lisa_refused``, when it cannot be computed).
+    """
+
+    moran: dict
+    lisa: pd.DataFrame | None = None
+    lisa_refused: str | None = None
+
+
+def spatial_values(comparison, indicator: str) -> pd.Series:
+    """Village values of ``indicator`` in ``comparison`` (``score``: the scenario's index score)."""
+    if indicator == "score":
+        return comparison.ranking.set_index("village_id")["score"]
+    return comparison.indicators[indicator]
+
+
+def spatial_results(study, comparison) -> SpatialResults | None:
+    """Global and local Moran's I of one Comparison over the study's village boundaries (None without them).
+
+    Study-wide: every town report of a batch shows the same, so the batch
+    computes it once (:func:`build_context`).
+    """
+    if not study.has_geometry("boundaries"):
+        return None
+    moran = {}
+    for indicator in SPATIAL_INDICATORS:
+        try:
+            moran[indicator] = global_moran(study.boundaries, spatial_values(comparison, indicator))
+        except ValueError as e:
+            moran[indicator] = str(e)
+    try:
+        lisa, refused = local_moran(study.boundaries, spatial_values(comparison, LISA_INDICATOR)), None
+    except ValueError as e:
+        lisa, refused = None, str(e)
+    return SpatialResults(moran, lisa, refused)
 
 
 @dataclass
@@ -45,6 +95,7 @@ class ReportContext:
     comparisons: dict  # scope town: town_id -> Comparison of that town alone
     parameters: dict
     models: StudyModels | None = None
+    spatial: dict | None = None  # "" (the study's comparison) or a town id (scope town) -> SpatialResults
 
     @property
     def year(self) -> int | None:
@@ -60,6 +111,14 @@ class ReportContext:
         if self.comparisons:
             return self.comparisons[str(town_id)]
         return self.comparison.for_town(str(town_id))
+
+    def spatial_for(self, town_id: str) -> SpatialResults | None:
+        """Moran's I and LISA behind a town's report (of its scope's comparison), None without boundaries."""
+        key = str(town_id) if self.comparisons else ""
+        if self.spatial is None or key not in self.spatial:
+            comparison = self.comparisons[key] if key else self.comparison
+            self.spatial = {**(self.spatial or {}), key: spatial_results(self.study, comparison)}
+        return self.spatial[key]
 
 
 REPORT_OUTCOME = "operating_income_per_resident_yuan"
@@ -122,8 +181,9 @@ def build_context(study, scenario=None, **legacy) -> ReportContext:
     if scenario.scope == "town":
         comparisons = {t: evaluate(study, scenario.replace(town=t)) for t in study.town_ids()}
     shown = study.with_settings(**comparison.scenario.standards)
+    spatial = {key: spatial_results(shown, c) for key, c in ({"": comparison} | comparisons).items()}
     return ReportContext(shown, scenario, comparison, comparisons, context_parameters(scenario),
-                         fit_report_models(comparison.indicators))
+                         fit_report_models(comparison.indicators), spatial)
 
 
 def save_context(ctx: ReportContext, path: Path) -> Path:
@@ -133,11 +193,33 @@ def save_context(ctx: ReportContext, path: Path) -> Path:
     return path
 
 
+#: the last context loaded in this process, with the file's identity: a warm kernel (one per batch
+#: worker, see :mod:`villagestudy.reports.engine`) loads it once, not once per town
+_LOADED: dict = {}
+
+
 def load_context(path: str | Path, parameters: dict) -> ReportContext | None:
-    """The stored context if it was made with the same parameters, else None (then recompute)."""
+    """The stored context if it was made with the same parameters, else None (then recompute).
+
+    The context of a large study is large (every village and parcel): a process
+    that makes town after town keeps the last one it loaded and reads the file
+    again only when it changed (path, size and modification time). Reports only
+    read the context (a test checks that a whole report leaves it unchanged).
+    """
+    path = Path(path)
     try:
-        with open(path, "rb") as f:
-            ctx = pickle.load(f)  # written by this batch, beside its reports: trusted
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+        info = path.stat()
+    except OSError:
         return None
+    stamp = (str(path.resolve()), info.st_mtime_ns, info.st_size)
+    if _LOADED.get("stamp") == stamp:
+        ctx = _LOADED["context"]
+    else:
+        try:
+            with open(path, "rb") as f:
+                ctx = pickle.load(f)  # written by this batch, beside its reports: trusted
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return None
+        _LOADED.clear()
+        _LOADED.update(stamp=stamp, context=ctx)
     return ctx if ctx.parameters == parameters else None

@@ -22,6 +22,7 @@ from .display import Section, Table, render, report_mode, show
 from .provenance import now_in, provenance_html
 from ..viz import compliance_heatmap, contribution_chart, grids_map, income_composition, income_trend, lisa_map, parcels_map, parks_map, rank_intervals, ranked_bar, village_map
 from ..spatial import MIN_UNITS, global_moran, local_moran
+from .context import LISA_INDICATOR, SPATIAL_INDICATORS, spatial_values
 from ..index.methods_text import methods_text
 
 TABLE_NAMES = {"parcels": {"zh": "地块", "en": "parcels"}, "parks": {"zh": "村级工业园", "en": "industrial parks"},
@@ -111,6 +112,7 @@ class TownReport:
         self.table = self.scope_comparison.indicators
         self.scope_ranking = self.scope_comparison.ranking.set_index("village_id")
         self.models = ctx.models
+        self._context = ctx
         self.parameters = {"town_id": self.town_id, "lang": self.lang, "scenario": self.comparison.scenario.to_dict()}
         self.town = study.for_towns(self.town_id)
         self.town_name = study.town_name(self.town_id)
@@ -487,37 +489,48 @@ class TownReport:
             lines.append(self._t("rep_stats_warnings", text=sep.join(words)))
         return lines
 
-    SPATIAL_INDICATORS = ("weak_village", "operating_income_per_resident_yuan", "simpson_index", "score")
-    LISA_INDICATOR = "operating_income_per_resident_yuan"
-
-    def _spatial_values(self, indicator: str) -> pd.Series:
-        return self.scope_ranking["score"] if indicator == "score" else self.table[indicator]
+    SPATIAL_INDICATORS = SPATIAL_INDICATORS
+    LISA_INDICATOR = LISA_INDICATOR
 
     def spatial_table(self) -> pd.DataFrame:
-        """Global Moran's I of the key indicators over the whole study (one row each, or why not)."""
+        """Global Moran's I of the key indicators over the whole study (one row each, or why not).
+
+        Computed once for the batch (:func:`~villagestudy.reports.context.spatial_results`).
+        """
+        results = self._context.spatial_for(self.town_id)
         rows = []
         for ind in self.SPATIAL_INDICATORS:
             label = catalog.name(ind, self.lang)
-            try:
-                m = global_moran(self.study.boundaries, self._spatial_values(ind)).iloc[0]
-            except ValueError as e:
-                why = (self._t("rep_spatial_constant") if "same for every village" in str(e)
+            moran = results.moran[ind]
+            if isinstance(moran, str):  # the reason no pattern can be tested
+                why = (self._t("rep_spatial_constant") if "same for every village" in moran
                        else self._t("rep_spatial_too_few", n=MIN_UNITS))
                 rows.append({self._t("rep_col_indicator"): label, "Moran's I": "—", self._t("rep_col_p"): "—",
                              self._t("rep_col_n_villages"): "—", self._t("rep_col_remark"): why})
                 continue
+            m = moran.iloc[0]
             rows.append({self._t("rep_col_indicator"): label, "Moran's I": f"{m['moran_i']:.3f}",
                          self._t("rep_col_p"): f"{m['p_value']:.3f}",
                          self._t("rep_col_n_villages"): f"{int(m['n_villages']):,}", self._t("rep_col_remark"): ""})
         return pd.DataFrame(rows).set_index(self._t("rep_col_indicator"))
 
     def lisa_figure(self, indicator: str | None = None):
-        """LISA clusters of ``indicator`` (default operating income per resident) over the study, this town drawn."""
+        """LISA clusters of ``indicator`` (default operating income per resident) over the study, this town drawn.
+
+        Raises :class:`ValueError` when no pattern can be tested (too few villages, a constant indicator).
+        """
         indicator = indicator or self.LISA_INDICATOR
-        values = self._spatial_values(indicator)
-        lisa = local_moran(self.study.boundaries, values)
-        return lisa_map(self.study, lisa, indicator, town_id=self.town_id,
-                        moran=global_moran(self.study.boundaries, values), lang=self.lang)
+        if indicator == self.LISA_INDICATOR:  # the report's own: computed once for the batch
+            results = self._context.spatial_for(self.town_id)
+            if results.lisa is None:
+                raise ValueError(results.lisa_refused)
+            lisa, moran = results.lisa, results.moran[indicator]
+            if isinstance(moran, str):
+                raise ValueError(moran)
+        else:
+            values = spatial_values(self.scope_comparison, indicator)
+            lisa, moran = local_moran(self.study.boundaries, values), global_moran(self.study.boundaries, values)
+        return lisa_map(self.study, lisa, indicator, town_id=self.town_id, moran=moran, lang=self.lang)
 
     def spatial(self) -> None:
         sec = self._section("spatial", "rep_spatial")
