@@ -49,7 +49,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 __all__ = ["InsufficientDataError", "FewClustersWarning", "fixed_effects_ols", "mixed_model",
            "fractional_logit", "MIN_CLUSTERS", "MIN_TOWNS", "WILD_BELOW", "WEBB_BELOW",
@@ -125,6 +124,8 @@ def _check_predictors(predictors: Sequence[str] | str) -> list[str]:
 
 def _tidy(terms: list[str], est: np.ndarray, se: np.ndarray, n: int, df: float | None,
           level: float) -> pd.DataFrame:
+    from scipy import stats as sps  # here, not at the top: scipy.stats alone takes 1 s to import
+
     est, se = np.asarray(est, float), np.asarray(se, float)
     q = 1 - (1 - level) / 2
     crit = sps.t.ppf(q, df) if df is not None else sps.norm.ppf(q)

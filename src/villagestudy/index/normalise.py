@@ -44,7 +44,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 __all__ = ["NORMALISATION_METHODS", "normalise_array", "goalpost_arrays"]
 
@@ -53,6 +52,7 @@ NORMALISATION_METHODS = ("minmax", "zscore", "rank", "prank", "goalposts")
 
 def _rank_min(y: np.ndarray) -> np.ndarray:
     """Column-wise ranks (ties -> min rank, 1 = lowest), NaN kept."""
+    from scipy.stats import rankdata  # here, not at the top: scipy.stats alone takes 1 s to import
     out = np.full(y.shape, np.nan)
     for j in range(y.shape[1]):
         ok = ~np.isnan(y[:, j])

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-
 import shapely
 
 from .._map_unique import map_unique
@@ -23,6 +22,9 @@ from ..schema import INCOME_CATEGORIES, TABLES, Table
 from ..settings import AREA_UNITS, M2_PER_MU, MONEY_UNITS, Settings
 from .aliases import FALSE_WORDS, TRUE_WORDS, VALUE_ALIASES
 from .readers import ROW, RawTable
+
+if TYPE_CHECKING:
+    import pandera.pandas as pa
 
 MIN_YEAR = 1949
 MAX_YEAR = _dt.date.today().year + 1
@@ -33,6 +35,8 @@ UNIT_COLUMNS = {"area": "area_mu", "land_area": "land_area_mu", "amount": "amoun
 
 
 def _pandera_schema(table: Table) -> pa.DataFrameSchema:
+    import pandera.pandas as pa  # imported when a file is checked, not with the package (0.4 s)
+
     columns = {}
     for col in table.columns:
         checks = []
@@ -48,6 +52,8 @@ def _pandera_schema(table: Table) -> pa.DataFrameSchema:
 
 
 def _report_pandera(frame: pd.DataFrame, schema: pa.DataFrameSchema, file: str, problems: ProblemList) -> None:
+    import pandera.pandas as pa
+
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as err:

@@ -23,20 +23,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import tempfile
-import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
 from .._atomic import atomic_path
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
-from .._process import die_with_parent
 from .._version import __version__
 from ..errors import UsageError
 from ..io import load_study
@@ -44,6 +39,7 @@ from ..safe_text import terminal_safe
 from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
 from .pdf import html_to_pdf
+from .workers import KERNEL_ARGUMENTS, KERNEL_NAME, START_TIMEOUT_S, InProcess, WorkerPool
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
 
@@ -51,7 +47,6 @@ DEFAULT_NOTEBOOK = NOTEBOOKS / "town_report.ipynb"
 DEFAULT_STUDY = SAMPLE_STUDY
 DEFAULT_OUT = Path("outputs") / "reports"  # each study writes to DEFAULT_OUT / <its folder's name> by default
 EXECUTION_TIMEOUT_S = 600  # per cell: papermill has none by default and a stalled kernel hangs forever
-START_TIMEOUT_S = 120
 
 
 @dataclass
@@ -174,11 +169,10 @@ def _render_attempts(job: TownJob, out: Path, work: Path, result: TownResult, re
         try:
             pm.execute_notebook(
                 job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison), "tables_path": str(tables)},
-                kernel_name="python3",
+                kernel_name=KERNEL_NAME,
                 execution_timeout=EXECUTION_TIMEOUT_S, start_timeout=START_TIMEOUT_S, progress_bar=False,
                 log_output=False, cwd=str(Path(job.notebook).parent),
-                # the kernel's start-up log is noise in a batch
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
+                extra_arguments=list(KERNEL_ARGUMENTS),
                 **_engine_arguments(job.engine, socket_dir),
             )
             title = f"{job.town_name} · villagestudy"
@@ -365,12 +359,15 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                                              inline_plotly, work_dir=str(work), study=study_name,
                                              key_figures=figures.get(town_id, {}), engine=engine,
                                              pdf=pdf, lang=lang))
-                if force or not all(_reusable(j) for j in jobs_list):
-                    context = work / f"context-{loaded.fingerprint}.pkl"
-                    _store_context(loaded, context, year, extra)
-                    for job in jobs_list:
-                        job.parameters["context_path"] = str(context)
-                results = _run_jobs(jobs_list, jobs, force, progress, scheduler)
+                todo = [j for j in jobs_list if force or not _reusable(j)]
+                # local workers start now: their kernels start and import while the context is computed
+                with _runner(len(todo), jobs, scheduler, engine) as runner:
+                    if todo:
+                        context = work / f"context-{loaded.fingerprint}.pkl"
+                        _store_context(loaded, context, year, extra)
+                        for job in jobs_list:
+                            job.parameters["context_path"] = str(context)
+                    results = _run_jobs(jobs_list, todo, progress, runner)
                 for r in results:
                     r.key_figures = figures.get(r.town_id, {})
             except OSError as e:
@@ -428,23 +425,44 @@ SCHEDULER_RUNNERS: dict[str, Callable] = {}
 """Runners of town jobs on a cluster: ``runner(todo, scheduler, workers, record)``; the Dask backend adds "dask"."""
 
 
-def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress: bool,
-              scheduler: str | None = None) -> list[TownResult]:
-    """Run the towns that cannot be reused (the one place where jobs are run); stop at a full disk.
+class _OnCluster:
+    """Town jobs as tasks on a Dask cluster (the runner the Dask backend registers)."""
 
-    Returns the results in the order of ``jobs_list``; towns not run because
-    the batch stopped are left out.
+    def __init__(self, scheduler: str, jobs: int | None) -> None:
+        self.scheduler, self.jobs = scheduler, jobs
+
+    def __enter__(self) -> "_OnCluster":
+        return self
+
+    def run(self, todo: list[TownJob], render: Callable, record: Callable[[TownResult], bool]) -> None:
+        SCHEDULER_RUNNERS["dask"](todo, self.scheduler, self.jobs, record)
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+
+def _runner(todo: int, jobs: int | None, scheduler: str | None, engine: str):
+    """Where ``todo`` town jobs run: a cluster, this process (one job) or local worker processes."""
+    if scheduler is not None:
+        return _OnCluster(scheduler, jobs)
+    workers = max(1, min(jobs or os.cpu_count() or 1, todo or 1))
+    warm = engine == "warm" and todo > 0
+    if workers == 1:
+        return InProcess(warm)
+    return WorkerPool(workers, warm)
+
+
+def _run_jobs(jobs_list: list[TownJob], todo: list[TownJob], progress: bool, runner) -> list[TownResult]:
+    """Run ``todo`` (the towns that cannot be reused) with ``runner``; stop at a full disk.
+
+    The one place where jobs are run. Returns the results in the order of
+    ``jobs_list``; towns not run because the batch stopped are left out.
     """
     from tqdm import tqdm
 
-    results: dict[str, TownResult] = {}
-    todo = []
-    for job in jobs_list:
-        if not force and _reusable(job):
-            results[job.town_id] = TownResult(job.town_id, job.town_name, job.safe_name, "reused")
-        else:
-            todo.append(job)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    made = {j.town_id for j in todo}
+    results: dict[str, TownResult] = {j.town_id: TownResult(j.town_id, j.town_name, j.safe_name, "reused")
+                                      for j in jobs_list if j.town_id not in made}
     bar = tqdm(total=len(jobs_list), initial=len(results), desc="reports", unit="town", disable=not progress)
     counts = {"done": len(results), "failed": 0}
 
@@ -459,69 +477,10 @@ def _run_jobs(jobs_list: list[TownJob], jobs: int | None, force: bool, progress:
 
     bar.set_postfix(done=counts["done"], failed=0, left=len(todo))
     try:
-        if scheduler is not None:
-            SCHEDULER_RUNNERS["dask"](todo, scheduler, jobs, record)
-        elif workers == 1:
-            from .engine import shutdown_kernels
-
-            try:
-                for job in todo:
-                    if not record(render_town(job)):
-                        break
-            finally:
-                shutdown_kernels()  # this process's warm kernel is not needed after the batch
-        else:
-            _run_in_pool(todo, workers, record)
+        runner.run(todo, render_town, record)
     finally:
         bar.close()
     return [results[j.town_id] for j in jobs_list if j.town_id in results]
-
-
-def _run_in_pool(todo: list[TownJob], workers: int, record) -> None:
-    """Local worker processes that die with this process (``kill -9`` included) and stop on Ctrl-C."""
-    # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                               initializer=_worker_init, initargs=(os.getpid(),))
-    clean = False
-    try:
-        futures = {pool.submit(render_town, job): job for job in todo}
-        for fut in as_completed(futures):
-            job = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as e:  # the worker process itself died
-                res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                 error=f"worker failed: {type(e).__name__}: {e}")
-            if not record(res):
-                break
-        else:
-            clean = True
-    finally:
-        if clean:
-            pool.shutdown(wait=True)
-        else:  # Ctrl-C, a full disk or an error here: the workers stop now, their kernels with them
-            processes = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for proc in processes:
-                if proc.is_alive():
-                    proc.terminate()
-            for proc in processes:
-                proc.join(timeout=5)
-
-
-def _worker_init(parent_pid: int) -> None:
-    """Make a pool worker die with the batch's main process, and leave Ctrl-C to the main process."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    die_with_parent(signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-
-    def watch() -> None:  # elsewhere (and as a second guard): notice the parent has gone
-        while os.getppid() == parent_pid:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="villagestudy-parent-watch").start()
 
 
 def result_rows(batch: BatchResult) -> list[dict]:

@@ -278,6 +278,23 @@ POOL = KernelPool()
 atexit.register(POOL.shutdown)
 
 
+def prestart_kernel(kernel_name: str = "python3", *, preload: tuple[str, ...] = (), start_timeout: float = 60,
+                    extra_arguments: list[str] | None = None) -> WarmKernel:
+    """Start this thread's warm kernel now and let it import ``preload`` while the caller goes on.
+
+    A batch calls it before computing its study-wide context, so the kernel
+    starts and imports the package meanwhile; the first notebook then waits
+    only for what is not done yet. The imports are sent without waiting for
+    them (their reply is skipped like any other), and the notebook still gets
+    a fresh namespace: only the imported modules stay.
+    """
+    kernel = POOL.acquire(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments)
+    if preload:
+        code = "\n".join(f"import {module}" for module in preload)
+        kernel.kc.execute(code, silent=True, store_history=False)
+    return kernel
+
+
 def shutdown_kernels() -> None:
     """Stop this process's warm kernels (a batch calls it when its workers are done)."""
     POOL.shutdown()

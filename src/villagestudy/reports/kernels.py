@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 
-from jupyter_client.manager import AsyncKernelManager
-
 
 def ipc_kernel_manager(socket_dir: str):
     """A kernel manager that talks to its kernel over local sockets in ``socket_dir``, not TCP ports.
@@ -13,6 +11,8 @@ def ipc_kernel_manager(socket_dir: str):
     same moment ("Address already in use"); sockets in a folder of the job's own
     cannot collide. (A short path: socket paths are limited to about 100 bytes.)
     """
+    from jupyter_client.manager import AsyncKernelManager
+
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             kwargs.setdefault("transport", "ipc")

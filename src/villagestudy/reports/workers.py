@@ -1,0 +1,126 @@
+"""Where a batch's town jobs run: in this process, or in worker processes that die with it.
+
+The workers start (and, with the warm engine, start their kernel and import
+the package in it) when the batch opens them, before it computes its
+study-wide context: kernel start-up and imports then overlap that work
+instead of following it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from typing import Callable
+
+from .._process import die_with_parent
+from .naming import TownResult
+
+KERNEL_NAME = "python3"
+#: the kernel's start-up log is noise in a batch
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+START_TIMEOUT_S = 120
+#: what a report kernel imports before its first town (the report notebook's own imports)
+PRELOAD = ("plotly.io", "villagestudy.reports")
+
+
+def prestart() -> None:
+    """Start this process's warm kernel and have it import :data:`PRELOAD`.
+
+    Failing here is not an error of its own: the first town starts a kernel
+    again and reports why that fails.
+    """
+    from .engine import prestart_kernel
+
+    try:
+        prestart_kernel(KERNEL_NAME, preload=PRELOAD, start_timeout=START_TIMEOUT_S, extra_arguments=KERNEL_ARGUMENTS)
+    except Exception:  # noqa: BLE001 - the first town tries again and records the reason
+        pass
+
+
+class InProcess:
+    """Run the jobs one after the other in this process (``--jobs 1``); ``warm``: start its kernel now."""
+
+    def __init__(self, warm: bool) -> None:
+        self.warm = warm
+
+    def __enter__(self) -> "InProcess":
+        if self.warm:
+            prestart()
+        return self
+
+    def run(self, todo: list, render: Callable, record: Callable[[TownResult], bool]) -> None:
+        for job in todo:
+            if not record(render(job)):
+                break
+
+    def __exit__(self, *exc) -> None:
+        from .engine import shutdown_kernels
+
+        shutdown_kernels()  # this process's warm kernel is not needed after the batch
+
+
+class WorkerPool:
+    """Local worker processes that die with this process (``kill -9`` included) and stop on Ctrl-C.
+
+    ``warm``: each worker starts its warm kernel as soon as it starts.
+    """
+
+    def __init__(self, workers: int, warm: bool) -> None:
+        self.workers, self.warm = workers, warm
+        self.pool: ProcessPoolExecutor | None = None
+        self.clean = False
+
+    def __enter__(self) -> "WorkerPool":
+        # spawn, not fork: each worker starts Jupyter kernels and must not inherit the parent's state
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                        initializer=_worker_init, initargs=(os.getpid(), self.warm))
+        # the pool starts a process per task submitted while none is idle: one ready-check each starts them all now
+        for _ in range(self.workers):
+            self.pool.submit(os.getpid)
+        return self
+
+    def run(self, todo: list, render: Callable, record: Callable[[TownResult], bool]) -> None:
+        futures = {self.pool.submit(render, job): job for job in todo}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as e:  # the worker process itself died
+                res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
+                                 error=f"worker failed: {type(e).__name__}: {e}")
+            if not record(res):
+                return
+        self.clean = True
+
+    def __exit__(self, *exc) -> None:
+        if self.clean and not any(exc):
+            self.pool.shutdown(wait=True)
+            return
+        # Ctrl-C, a full disk or an error: the workers stop now, their kernels with them
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for proc in processes:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in processes:
+            proc.join(timeout=5)
+
+
+def _worker_init(parent_pid: int, warm: bool = False) -> None:
+    """Make a pool worker die with the batch's main process, leave Ctrl-C to it, and warm the kernel."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:  # elsewhere (and as a second guard): notice the parent has gone
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="villagestudy-parent-watch").start()
+    if warm:
+        prestart()
