@@ -1,5 +1,6 @@
-/* The consultation page's first view (villagestudy.consult.first_view), after its HTML: draw its map now (the
-   page's drawer, templates/voila/plots.js), and remove the view once the live panel has drawn its own map. */
+/* The consultation page's first view (villagestudy.consult.first_view), after its HTML: draw its map if the
+   page's drawer (templates/voila/plots.js) is there already (else the drawer draws it when it loads), and
+   remove the view once the live panel has drawn its own map. */
 (function () {
   "use strict";
   var script = document.currentScript;

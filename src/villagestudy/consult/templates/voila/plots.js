@@ -1,6 +1,6 @@
 /* villagestudy consult, the Voila page's figure drawer: draws every <div class="vs-plotly" data-figure="...">
-   the app's outputs carry (the map, live and in the first view) with the page's own offline plotly.js, once the
-   div is laid out; redraws it at its new width when its width changes and frees it when it leaves the page.
+   the app's outputs carry (the map, live and in the first view), those in the page already and those added
+   later, with the page's own offline plotly.js, once the div is laid out; redraws it at its new width when its width changes and frees it when it leaves the page.
    The outputs themselves carry no script: the figure is data in an attribute, this file (served by the app's
    server) is the only code. */
 (function () {
@@ -53,4 +53,5 @@
   }).observe(document.documentElement, {childList: true, subtree: true});
 
   window.villagestudyDrawPlots = function (root) { drawIn(root || document); };
+  drawIn(document);  // the figures already in the page as served (the first view's map)
 })();
