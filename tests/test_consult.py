@@ -362,8 +362,9 @@ def test_cli_consult_arguments():
 
 
 def test_offline_template(tmp_path):
-    from villagestudy.consult.serve import OFFLINE_TEMPLATE, PLOTLY_JS, write_offline_template
-    from villagestudy.reports.render import plotly_js_text
+    import gzip
+
+    from villagestudy.consult.serve import OFFLINE_TEMPLATE, PLOTLY_BUNDLE, PLOTLY_JS, write_offline_template
 
     folder = write_offline_template(tmp_path)
     assert folder == tmp_path / "voila" / "templates" / OFFLINE_TEMPLATE
@@ -372,18 +373,30 @@ def test_offline_template(tmp_path):
     assert json.loads((folder / "conf.json").read_text())["base_template"] == "lab"
     # the first view is put in the page as served; the page loads the package's own plotly.js and figure drawer
     assert f'"{FIRST_VIEW_MIME}" in output.get("data", {{}})' in text
-    assert f'include_js("static/{PLOTLY_JS}")' in text and 'include_js("static/villagestudy-plots.js")' in text
-    assert (folder / "static" / PLOTLY_JS).read_bytes() == plotly_js_text().encode("utf-8")  # the reports' bundle
-    assert (folder / "static" / "plotly-cartesian.LICENSE").read_text().startswith("MIT License")
-    drawer = (folder / "static" / "villagestudy-plots.js").read_text(encoding="utf-8")
-    assert "http" not in drawer and "Plotly.newPlot" in drawer
+    assert f'include_js("static/{PLOTLY_JS}")' in text
+    # plotly.js is drawn before Voilà's JavaScript, which is deferred so the browser paints the first view first
+    assert text.index(f'include_js("static/{PLOTLY_JS}")') < text.index("<script defer src=")
+    script = (folder / "static" / PLOTLY_JS).read_bytes()
+    bundle = gzip.decompress(PLOTLY_BUNDLE.read_bytes())
+    assert script.startswith(bundle) and b"Plotly.newPlot" in script[len(bundle):]  # the bundle, then the drawer
+    assert b"http" not in script[len(bundle):]
+    assert (folder / "static" / "plotly-basic.LICENSE").read_text().startswith("MIT License")
 
 
-def test_the_bundle_path_is_the_reports_bundle():
-    from villagestudy._paths import PLOTLY_BUNDLE
-    from villagestudy.reports.render import plotly_js_source
+def test_the_pages_bundle_draws_every_trace_the_app_draws():
+    """The page's plotly.js is the "basic" partial bundle: every trace type of the app's figures must be in it."""
+    from villagestudy.consult import panel
+    from villagestudy.consult.serve import PLOTLY_BUNDLE
 
-    assert PLOTLY_BUNDLE == plotly_js_source()
+    info = json.loads(PLOTLY_BUNDLE.with_name("plotly-basic.json").read_text(encoding="utf-8"))
+    assert info["package"] == "plotly.js-basic-dist-min" and info["file"] == PLOTLY_BUNDLE.name
+    import plotly
+
+    # the same plotly.js major version as the installed plotly's own (the figures' schema)
+    assert info["version"].split(".")[0] == plotly.offline.get_plotlyjs_version().split(".")[0]
+    app = panel(None)
+    spec = app.map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert {trace.get("type", "scatter") for trace in spec["data"]} <= {"scatter", "bar", "pie"}
 
 
 def _figure_attribute(html: str) -> dict:

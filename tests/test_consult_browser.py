@@ -183,7 +183,7 @@ def test_first_view_is_served_and_drawn_before_the_widgets_connect(tmp_path):
                 assert not outside, f"the page asked the internet for {outside}"
                 assert not page_errors, page_errors
                 # the page's plotly.js is the package's bundle, served by the app; jupyterlab-plotly is not loaded
-                assert any("/static/plotly-cartesian.min.js" in u for u in requested), requested
+                assert any("/static/villagestudy-plotly.js" in u for u in requested), requested
                 assert not any("jupyterlab-plotly" in u for u in requested)
             finally:
                 browser.close()

@@ -59,7 +59,9 @@ def test_the_wheel_holds_the_notebooks_templates_catalog_and_sample(wheel):
         "villagestudy/notebooks/consultation.ipynb",
         "villagestudy/reports/templates/offline/index.html.j2",
         "villagestudy/reports/templates/offline/conf.json",
-        "villagestudy/reports/assets/plotly-cartesian.min.js.gz",  # also the consultation page's plotly.js
+        "villagestudy/reports/assets/plotly-cartesian.min.js.gz",
+        "villagestudy/consult/assets/plotly-basic.min.js.gz",  # the consultation page's plotly.js
+        "villagestudy/consult/assets/plotly-basic.LICENSE",
         "villagestudy/consult/templates/voila/index.html.j2",
         "villagestudy/consult/templates/voila/plots.js",
         "villagestudy/consult/templates/first_view.html.j2",

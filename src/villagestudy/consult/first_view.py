@@ -9,9 +9,9 @@ fills that gap with a copy of what the panel shows, in the page as served:
   villages missing each standard), and
 * the very output of its map widget (its HTML rendering: the figure as data,
   or the note that the study has no map), which the page draws with the
-  package's offline plotly.js bundle (the partial "cartesian" bundle the town
-  reports carry, :data:`villagestudy._paths.PLOTLY_BUNDLE`), served by the
-  app's server itself: nothing comes from elsewhere.
+  package's offline plotly.js bundle (the partial "basic" bundle,
+  :data:`villagestudy.consult.serve.PLOTLY_BUNDLE`), served by the app's
+  server itself: nothing comes from elsewhere.
 
 Nothing is computed again: it is the same :class:`~villagestudy.Comparison`, as
 the panel rendered it. The view says that the controls are connecting, and is
