@@ -15,6 +15,7 @@ from villagestudy._paths import NOTEBOOKS
 from villagestudy import Scenario, evaluate, load_study
 from villagestudy.consult import ConsultationPanel, ConsultationState, weight_shares
 from villagestudy.consult import widgets as consult_widgets
+from villagestudy.consult.first_view import FIRST_VIEW_MIME
 from villagestudy.consult.scenario import load_scenario, save_scenario
 from villagestudy.formatting import fmt_value
 from villagestudy.metrics import compute_indicators
@@ -245,6 +246,10 @@ def test_escapes_names_from_data(tmp_path):
     for html in (app.ranking_html.value, app.missed_html.value, app.profile_html.value):
         assert "<img" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;&amp;&quot;" in app.ranking_html.value
+    # the map's figure, as data in an attribute, neither breaks out of it nor loses the name
+    fig_html = app.map_output.outputs[0]["data"]["text/html"]
+    assert "<img" not in fig_html and "<img" not in app.first_view()._repr_mimebundle_()[FIRST_VIEW_MIME]
+    assert _figure_attribute(fig_html) == app.map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
     app.scope_toggle.value = "town"
     app.town_dropdown.value = "440100002"  # one village: nothing varies, no score, no crash
     assert app.comparison.ranking["score"].isna().all() and "vs-warn" in app.status_html.value
@@ -357,13 +362,95 @@ def test_cli_consult_arguments():
 
 
 def test_offline_template(tmp_path):
-    from villagestudy.consult.serve import OFFLINE_TEMPLATE, write_offline_template
+    import gzip
+
+    from villagestudy.consult.serve import OFFLINE_TEMPLATE, PLOTLY_BUNDLE, PLOTLY_JS, write_offline_template
 
     folder = write_offline_template(tmp_path)
     assert folder == tmp_path / "voila" / "templates" / OFFLINE_TEMPLATE
     text = (folder / "index.html.j2").read_text(encoding="utf-8")
     assert "http" not in text and "super.super()" in text
     assert json.loads((folder / "conf.json").read_text())["base_template"] == "lab"
+    # the first view is put in the page as served; the page loads the package's own plotly.js and figure drawer
+    assert f'"{FIRST_VIEW_MIME}" in output.get("data", {{}})' in text
+    assert f'include_js("static/{PLOTLY_JS}")' in text
+    # plotly.js is drawn before Voilà's JavaScript, which is deferred so the browser paints the first view first
+    assert text.index(f'include_js("static/{PLOTLY_JS}")') < text.index("<script defer src=")
+    script = (folder / "static" / PLOTLY_JS).read_bytes()
+    bundle = gzip.decompress(PLOTLY_BUNDLE.read_bytes())
+    assert script.startswith(bundle) and b"Plotly.newPlot" in script[len(bundle):]  # the bundle, then the drawer
+    assert b"http" not in script[len(bundle):]
+    assert (folder / "static" / "plotly-basic.LICENSE").read_text().startswith("MIT License")
+
+
+def test_the_pages_bundle_draws_every_trace_the_app_draws():
+    """The page's plotly.js is the "basic" partial bundle: every trace type of the app's figures must be in it."""
+    from villagestudy.consult import panel
+    from villagestudy.consult.serve import PLOTLY_BUNDLE
+
+    info = json.loads(PLOTLY_BUNDLE.with_name("plotly-basic.json").read_text(encoding="utf-8"))
+    assert info["package"] == "plotly.js-basic-dist-min" and info["file"] == PLOTLY_BUNDLE.name
+    import plotly
+
+    # the same plotly.js major version as the installed plotly's own (the figures' schema)
+    assert info["version"].split(".")[0] == plotly.offline.get_plotlyjs_version().split(".")[0]
+    app = panel(None)
+    spec = app.map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert {trace.get("type", "scatter") for trace in spec["data"]} <= {"scatter", "bar", "pie"}
+
+
+def _figure_attribute(html: str) -> dict:
+    """The figure a ``<div class="vs-plotly" data-figure=...>`` holds, read by an HTML parser as a browser would."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if "vs-plotly" in (attrs.get("class") or "").split():
+                found.append(json.loads(attrs["data-figure"]))
+
+    Parser().feed(html)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_map_output_is_the_figure_as_data_without_script(app):
+    data = app.map_output.outputs[0]["data"]
+    spec = data["application/vnd.plotly.v1+json"]
+    assert _figure_attribute(data["text/html"]) == spec  # the same figure, for the app's page to draw
+    assert "<script" not in data["text/html"] and "http" not in data["text/html"]
+
+
+def test_first_view_is_a_copy_of_what_the_panel_shows(study, app):
+    def first():
+        bundle = app.first_view()._repr_mimebundle_()
+        assert set(bundle) == {FIRST_VIEW_MIME, "text/plain"} and bundle["text/plain"] == ""
+        return bundle[FIRST_VIEW_MIME]
+
+    html = first()
+    for widget in (app.header_html, app.status_html, app.shares_html, app.ranking_html, app.missed_html):
+        assert widget.value in html  # the very HTML of the widgets, nothing computed again
+    assert app.map_output.outputs[0]["data"]["text/html"] in html
+    assert _figure_attribute(html) == app.map_output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert re.findall(r'<tr data-village-id="([^"]+)"', html) == expected(app).ranked().index.tolist()
+    assert 'data-first-view="map"' in html and "正在连接调整控件" in html
+    assert "http" not in html  # nothing for the browser to fetch
+    # a copy of what is shown now: after a change it shows the new ranking
+    app.weight_sliders["land"].value = 4.0
+    html = first()
+    assert re.findall(r'<tr data-village-id="([^"]+)"', html) == expected(app).ranked().index.tolist()
+    assert app.ranking_html.value in html
+
+
+def test_first_view_in_english_and_without_a_map(tmp_path):
+    folder = write_tiny_study(tmp_path / "tiny")
+    (folder / "boundaries.gpkg").unlink()
+    app = ConsultationPanel(folder, raise_errors=True, lang="en", mc_runs=20)
+    html = app.first_view()._repr_mimebundle_()[FIRST_VIEW_MIME]
+    assert 'data-first-view="no-map"' in html and 'class="vs-plotly"' not in html
+    assert "Connecting the controls" in html and "The study has no village boundaries" in html
 
 
 def test_notebook_is_committed_without_outputs():
@@ -373,7 +460,9 @@ def test_notebook_is_committed_without_outputs():
     assert "parameters" in params["metadata"].get("tags", [])
     src = "".join(params["source"])
     assert 'os.environ.get("VILLAGESTUDY_STUDY", "")' in src and "lang =" in src
-    assert "panel(study_path or None, lang=lang).widget" in "".join(show["source"])
+    code = "".join(show["source"])
+    assert "app = panel(study_path or None, lang=lang)" in code and code.rstrip().endswith("app.widget")
+    assert "display(app.first_view())" in code  # the first view is displayed before the widget
     for c in nb["cells"]:
         assert c.get("outputs", []) == [] and c.get("execution_count") is None
 
@@ -391,11 +480,15 @@ def test_notebook_runs_in_a_kernel(monkeypatch):
     NotebookClient(nb, timeout=120, startup_timeout=60, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = nb.cells[1].outputs
-    assert [o["output_type"] for o in outputs] == ["execute_result"], outputs
-    assert "application/vnd.jupyter.widget-view+json" in outputs[0]["data"]
+    assert [o["output_type"] for o in outputs] == ["display_data", "execute_result"], outputs
+    assert "application/vnd.jupyter.widget-view+json" in outputs[1]["data"]
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    texts = " ".join(str(m["state"].get("value", "")) for m in state.values())
-    assert "Consultation: comparing villages" in texts and "vs-consult-ranking" in texts
+    texts = [str(m["state"].get("value", "")) for m in state.values()]
+    assert "Consultation: comparing villages" in " ".join(texts) and "vs-consult-ranking" in " ".join(texts)
+    # the first view, before the widget: the very ranking HTML the widget holds
+    first = outputs[0]["data"][FIRST_VIEW_MIME]
+    ranking = next(v for v in texts if "vs-consult-ranking" in v)
+    assert ranking in first and "Connecting the controls" in first
 
 
 def test_profile_says_why_this_rank_and_the_parts_add_up(study):

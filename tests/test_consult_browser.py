@@ -5,7 +5,9 @@ opens the app with every request to a host other than 127.0.0.1 blocked,
 moves a weight slider with the keyboard, types a new weak-village threshold,
 and checks the ranking on screen (villages, order, ranks, scores to 1e-9) and the
 list of villages missing the standard against ``villagestudy.evaluate`` of the same
-scenario; checks the layout at 1280 x 720 (no horizontal scrolling). Saves
+scenario; checks the layout at 1280 x 720 (no horizontal scrolling). Checks the
+first view (the ranking and map in the page as served, drawn before the widgets
+connect, same numbers as ``evaluate``) and that the live panel replaces it. Saves
 screenshots to tests/artifacts/.
 """
 from __future__ import annotations
@@ -111,6 +113,84 @@ def _same(screen: dict, want: dict) -> bool:
             and all(abs(a - b) <= 1e-9 for a, b in zip(screen["scores"], want["scores"])))
 
 
+def _first_view_on_screen(page) -> dict:
+    rows = page.eval_on_selector_all(
+        ".vs-first-view .vs-consult-ranking tbody tr",
+        "rows => rows.map(r => [r.dataset.villageId, r.dataset.rank, r.dataset.score])")
+    missed = page.eval_on_selector_all(
+        '.vs-first-view .vs-std[data-standard="weak_total_yuan"] .vs-missed-villages li',
+        "items => items.map(i => i.dataset.villageId)")
+    return {"ids": [r[0] for r in rows], "ranks": [int(r[1]) for r in rows], "scores": [float(r[2]) for r in rows],
+            "missed": set(missed)}
+
+
+def _guard(page, outside: list):
+    """Let requests to 127.0.0.1 through, refuse and record any other."""
+    def guard(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+
+
+def test_first_view_is_served_and_drawn_before_the_widgets_connect(tmp_path):
+    """The page as served holds the first view; with Voilà's JavaScript refused it is all there is, complete."""
+    exe = chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    proc, port, lines = _start_server(tmp_path / "scenarios")
+    try:
+        expected = _expected()
+        _wait_for(lambda: any(line.startswith("Consultation app:") for line in lines) or proc.poll() is not None,
+                  30, "the server address")
+        assert proc.poll() is None, "".join(lines)
+        url = f"http://127.0.0.1:{port}/"
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                outside, page_errors, requested = [], [], []
+                page.on("pageerror", lambda e: page_errors.append(str(e)))
+                page.on("request", lambda r: requested.append(r.url))
+                _guard(page, outside)
+                page.route("**/voila/static/voila.js", lambda route: route.abort())  # no widgets, ever
+                response = page.goto(url, wait_until="domcontentloaded")
+                served = response.text()
+                # in the page as served: the first view with its ranking rows, not left to any JavaScript
+                assert 'class="vs-consult vs-zh vs-first-view"' in served
+                assert served.count("<tr data-village-id=") == len(expected["default"]["ids"])
+                for drawn in (".vs-first-view .vs-first-map .js-plotly-plot .main-svg",
+                              ".vs-first-view .js-plotly-plot .scatterlayer path"):
+                    page.wait_for_selector(drawn, timeout=TIMEOUT_S * 1000)
+
+                shown = _first_view_on_screen(page)
+                assert _same(shown, expected["default"]), (shown, expected["default"])  # evaluate()'s numbers
+                assert expected["town_name"] in page.locator(".vs-first-view .gtitle").text_content()
+                from villagestudy.i18n import t
+
+                assert page.inner_text(".vs-first-view .vs-fv-notice").strip() == t("consult_first_view", "zh")
+                assert page.locator("#loading").count() == 0  # the view replaces Voilà's spinner
+                assert page.locator(".vs-consult:not(.vs-first-view)").count() == 0  # no live panel without widgets
+                # the map fits its column at 1280 x 720 and starts on the first screen
+                box = page.locator(".vs-first-view .js-plotly-plot").first.bounding_box()
+                assert box and box["x"] + box["width"] <= 1280 + 0.5 and box["y"] < 720 and box["height"] >= 250, box
+                assert page.evaluate("() => document.scrollingElement.scrollWidth - window.innerWidth") <= 0
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "consult_first_view_1280x720.png"))
+                assert not outside, f"the page asked the internet for {outside}"
+                assert not page_errors, page_errors
+                # the page's plotly.js is the package's bundle, served by the app; jupyterlab-plotly is not loaded
+                assert any("/static/villagestudy-plotly.js" in u for u in requested), requested
+                assert not any("jupyterlab-plotly" in u for u in requested)
+            finally:
+                browser.close()
+    finally:
+        _stop_server(proc)
+
+
 def test_consult_app_in_chromium_offline(tmp_path):
     exe = chromium_or_skip()
     from playwright.sync_api import sync_playwright
@@ -131,18 +211,18 @@ def test_consult_app_in_chromium_offline(tmp_path):
             browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
-                outside, page_errors = [], []
+                outside, page_errors, console_errors, requested = [], [], [], []
                 page.on("pageerror", lambda e: page_errors.append(str(e)))
-
-                def guard(route):
-                    if urlparse(route.request.url).hostname == "127.0.0.1":
-                        route.continue_()
-                    else:
-                        outside.append(route.request.url)
-                        route.abort()
-
-                page.route("**/*", guard)
+                page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+                page.on("request", lambda r: requested.append(r.url))
+                _guard(page, outside)
                 page.goto(url, wait_until="domcontentloaded")
+                # the first view comes first, then the live panel replaces it once it has drawn its own map
+                page.wait_for_selector(".vs-first-view .js-plotly-plot .main-svg", timeout=TIMEOUT_S * 1000)
+                page.wait_for_selector(".vs-consult:not(.vs-first-view) .vs-map .js-plotly-plot .main-svg",
+                                       timeout=TIMEOUT_S * 1000)
+                page.wait_for_selector(".vs-first-view", state="detached", timeout=TIMEOUT_S * 1000)
+                assert page.locator(".vs-consult").count() == 1
                 page.wait_for_selector(".vs-consult-ranking tbody tr[data-village-id]", timeout=TIMEOUT_S * 1000)
 
                 def ranking():
@@ -218,6 +298,8 @@ def test_consult_app_in_chromium_offline(tmp_path):
                 page.screenshot(path=str(ARTIFACTS / "consult_app.png"))
                 assert not outside, f"the app asked the internet for {outside}"
                 assert not page_errors, page_errors
+                assert not console_errors, console_errors
+                assert not any("jupyterlab-plotly" in u for u in requested)  # the page's own plotly.js draws
             finally:
                 browser.close()
     finally:

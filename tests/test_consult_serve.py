@@ -4,6 +4,7 @@ The load test runs on 127.0.0.1 only, bounded in count (20 page loads) and time.
 """
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import re
@@ -33,6 +34,74 @@ def test_voila_command_bounds_warms_culls_and_asks_a_token():
     assert "--preheat_kernel=True" in cmd and "--pool_size=3" in cmd
     assert "--MappingKernelManager.cull_idle_timeout=120" in cmd and "--Voila.token=s3cret" in cmd
     assert "--Voila.token=" in voila_command(port=1)  # on the loopback: no token
+
+
+def test_the_page_loads_only_the_widget_manager_extension():
+    import json
+
+    from villagestudy.consult.serve import EXTENSIONS
+
+    (arg,) = [c for c in voila_command(port=1) if c.startswith("--VoilaConfiguration.extension_allowlist=")]
+    assert json.loads(arg.split("=", 1)[1]) == list(EXTENSIONS)
+    assert "@jupyter-widgets/jupyterlab-manager" in EXTENSIONS and "jupyterlab-plotly" not in EXTENSIONS
+
+
+class _Pool:
+    """The part of Voilà's preheating kernel manager the bounded manager relies on, recorded."""
+
+    def __init__(self, **kwargs):
+        self._pools, self.kernels, self.calls = {}, set(), []
+        self.kernel_pools_config, self.default_env_variables, self.notebook_path = {}, {}, "nb.ipynb"
+
+    def list_kernel_ids(self):
+        return list(self.kernels)
+
+    def __contains__(self, kernel_id):
+        return kernel_id in self.kernels
+
+    def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
+        self.calls.append(("fill", delay))
+
+    def get_pool_size(self, notebook_name):
+        return len(self._pools.get(notebook_name, []))
+
+    async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+        self.calls.append(("shutdown", kernel_id))
+        await asyncio.sleep(0.01)
+        self.kernels.discard(kernel_id)
+
+
+def test_a_page_loads_before_its_kernel_is_replaced_unless_a_visitor_needs_one():
+    from villagestudy.consult.voila_bounded import bounded
+
+    async def run():
+        km = bounded(_Pool, max_kernels=2, pool_size=1, refill_delay=0.2)()
+        km.kernels.add("page")
+        km.fill_if_needed(delay=None, notebook_name="nb.ipynb")  # what Voilà does when a page takes a kernel
+        assert km.calls == [] and km.refill_pending("nb.ipynb")  # not yet: the page is loading
+        await asyncio.sleep(0.3)
+        assert km.calls == [("fill", 0)] and not km.refill_pending("nb.ipynb")  # then the pool is refilled
+        km.fill_if_needed(delay=None, notebook_name="nb.ipynb")
+        km.refill_now("nb.ipynb")  # a visitor came first: at once, and only once
+        await asyncio.sleep(0.3)
+        assert km.calls == [("fill", 0), ("fill", 0)]
+
+    asyncio.run(run())
+
+
+def test_a_second_close_request_for_a_kernel_is_ignored():
+    from villagestudy.consult.voila_bounded import bounded
+
+    async def run():
+        km = bounded(_Pool, max_kernels=2, pool_size=1, refill_delay=0.2)()
+        km.kernels.add("k1")
+        # the page template's beacon and the widget manager's, at the same moment, then once more later
+        await asyncio.gather(km.shutdown_kernel("k1"), km.shutdown_kernel("k1"))
+        await km.shutdown_kernel("k1")
+        assert [c for c in km.calls if c[0] == "shutdown"] == [("shutdown", "k1")]
+        assert ("fill", 0) in km.calls  # room again: the pool is refilled at once
+
+    asyncio.run(run())
 
 
 def test_addresses():

@@ -59,6 +59,15 @@ def test_the_wheel_holds_the_notebooks_templates_catalog_and_sample(wheel):
         "villagestudy/notebooks/consultation.ipynb",
         "villagestudy/reports/templates/offline/index.html.j2",
         "villagestudy/reports/templates/offline/conf.json",
+        "villagestudy/reports/assets/plotly-cartesian.min.js.gz",
+        "villagestudy/consult/assets/plotly-basic.min.js.gz",  # the consultation page's plotly.js
+        "villagestudy/consult/assets/plotly-basic.LICENSE",
+        "villagestudy/consult/templates/voila/index.html.j2",
+        "villagestudy/consult/templates/voila/plots.js",
+        "villagestudy/consult/templates/first_view.html.j2",
+        "villagestudy/consult/templates/first_view.js",
+        "villagestudy/consult/templates/first_view_show.js",
+        "villagestudy/consult/templates/plotly_figure.html.j2",
     } | {f"villagestudy/datasets/sample/{p.name}" for p in SAMPLE.iterdir() if p.is_file()}
     assert expected <= names, sorted(expected - names)
 

@@ -405,6 +405,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "consult_updated": {"zh": "已更新（{seconds} 秒）", "en": "Updated in {seconds} s"},
     "consult_error": {"zh": "出错：{error}", "en": "Error: {error}"},
     "consult_no_villages": {"zh": "该镇（街道）没有村（社区）", "en": "This town has no villages"},
+    "consult_first_view": {"zh": "正在连接调整控件……页面上是当前方案的排名和地图，与连接后显示的相同；连接后即可调整权重、标准和方法。",
+                           "en": "Connecting the controls... The ranking and map shown are those of the current "
+                                 "scenario, the same the controls will show; weights, standards and methods can be "
+                                 "changed once they are connected."},
 }
 
 

@@ -13,17 +13,26 @@ scenario folder reach the notebook through environment variables
 The server listens on 127.0.0.1 only, unless ``host`` says otherwise (e.g.
 ``0.0.0.0``, ``::`` or this computer's LAN address to let the tablets of a
 meeting room connect). Beyond the loopback a random token is required: the
-address printed carries it (``?token=...``), anyone without it is refused. Everything the page
-needs (the widget manager, plotly.js of the jupyterlab-plotly extension) is
-served by Voilà itself: the app works without internet. Voilà's ``lab``
-template also links two Font Awesome stylesheets from a CDN (redundant: the
-widgets bundle Font Awesome); the server uses a template that extends ``lab``
-without them (:data:`OFFLINE_TEMPLATE`, written to a temporary Jupyter data
-folder for the server's lifetime).
+address printed carries it (``?token=...``), anyone without it is refused.
+Everything the page needs (the widget manager, plotly.js) is served by Voilà
+itself: the app works without internet. The server uses a template that
+extends Voilà's ``lab`` (:data:`OFFLINE_TEMPLATE`, from
+``consult/templates/voila/index.html.j2``, written to a temporary Jupyter data
+folder for the server's lifetime) with four changes: no Font Awesome
+stylesheets from a CDN (redundant: the widgets bundle Font Awesome); the
+package's offline plotly.js (:data:`PLOTLY_BUNDLE`) and the drawer of the
+app's figures, loaded by the page itself (the app's figures are data in HTML,
+so the page loads no jupyterlab-plotly, nor any JupyterLab extension but the
+widget manager); the app's first view (:mod:`villagestudy.consult.first_view`)
+in the page as served, its ranking and map drawn before Voilà's JavaScript
+runs (that script is deferred, so the browser paints the first view first);
+and a page left before the widgets connected still frees its kernel at once.
 """
 from __future__ import annotations
 
+import gzip
 import ipaddress
+import json
 import os
 import secrets
 import signal
@@ -36,9 +45,9 @@ from pathlib import Path
 
 from .._paths import NOTEBOOKS, SAMPLE_STUDY
 
-__all__ = ["NOTEBOOK", "DEFAULT_PORT", "OFFLINE_TEMPLATE", "DEFAULT_MAX_KERNELS", "DEFAULT_POOL_SIZE",
-           "DEFAULT_CULL_MINUTES", "voila_command", "write_offline_template", "free_port", "is_loopback",
-           "probe_address", "app_url", "serve", "run_from_args"]
+__all__ = ["NOTEBOOK", "DEFAULT_PORT", "OFFLINE_TEMPLATE", "VOILA_INDEX", "PLOTLY_JS", "EXTENSIONS",
+           "DEFAULT_MAX_KERNELS", "DEFAULT_POOL_SIZE", "DEFAULT_CULL_MINUTES", "voila_command",
+           "write_offline_template", "free_port", "is_loopback", "probe_address", "app_url", "serve", "run_from_args"]
 
 NOTEBOOK = NOTEBOOKS / "consultation.ipynb"
 DEFAULT_PORT = 8866
@@ -47,28 +56,43 @@ OFFLINE_TEMPLATE = "villagestudy-offline"
 DEFAULT_MAX_KERNELS = 4  # about 340 MB each: a meeting of four screens on a laptop
 DEFAULT_POOL_SIZE = 2
 DEFAULT_CULL_MINUTES = 5
-_OFFLINE_INDEX = """{%- extends 'voila/templates/lab/index.html.j2' -%}
-{% import "spinner.macro.html.j2" as spinner %}
-{#- Voila's lab template without its Font Awesome stylesheets from a CDN (the widgets bundle Font Awesome). -#}
-{%- block notebook_css -%}
-  {% if frontend == "voila" %}
-    {{ resources.include_js("static/voila-style.js") }}
-  {% endif %}
-  {{ spinner.css() }}
-  <style>
-    .jp-mod-noOutputs.jp-mod-noInput { display: none; }
-  </style>
-  {{ super.super() }}
-{%- endblock notebook_css -%}
-"""
+#: the template of the Voilà page (see its comments): offline, the first view served as HTML, kernels freed on leaving
+VOILA_INDEX = Path(__file__).resolve().parent / "templates" / "voila" / "index.html.j2"
+#: plotly.js's "basic" partial bundle (scatter, bar, pie: every trace the app draws; plotly.js-basic-dist-min,
+#: gzipped, version and licence beside it): it starts in half the time of the reports' "cartesian" bundle
+PLOTLY_BUNDLE = Path(__file__).resolve().parent / "assets" / "plotly-basic.min.js.gz"
+#: the file of the template's static folder the page loads (``async``, in its head): the bundle, then the drawer
+PLOTLY_JS = "villagestudy-plotly.js"
+#: the only JupyterLab extensions the page loads: the widget manager (Voilà keeps the one of the installed
+#: ipywidgets); the app's figures are drawn by the page's own plotly.js, so not jupyterlab-plotly (4.8 MB)
+EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "@voila-dashboards/widgets-manager8",
+              "@voila-dashboards/widgets-manager7")
 
 
 def write_offline_template(jupyter_data_dir: str | Path) -> Path:
-    """Write the offline Voilà template under ``jupyter_data_dir`` (put that folder on ``JUPYTER_PATH``)."""
+    """Write the app's Voilà template under ``jupyter_data_dir`` (put that folder on ``JUPYTER_PATH``).
+
+    The template is :data:`VOILA_INDEX`; beside it, in ``static/``, one
+    script (:data:`PLOTLY_JS`): the package's offline plotly.js bundle
+    (:data:`PLOTLY_BUNDLE`, its licence in a file beside) followed by the
+    drawer of the app's figures (``templates/voila/plots.js``), which Voilà
+    serves to the page. One file, so that the page can load it ``async`` from
+    its head (drawn as soon as it has arrived, while the rest of the page is
+    parsed) and the drawer still runs after plotly.js.
+
+    Returns
+    -------
+    Path
+        The template's folder.
+    """
     folder = Path(jupyter_data_dir) / "voila" / "templates" / OFFLINE_TEMPLATE
-    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "static").mkdir(parents=True, exist_ok=True)
     (folder / "conf.json").write_text('{"base_template": "lab"}\n', encoding="utf-8")
-    (folder / "index.html.j2").write_text(_OFFLINE_INDEX, encoding="utf-8")
+    (folder / "index.html.j2").write_text(VOILA_INDEX.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "static" / PLOTLY_JS).write_bytes(gzip.decompress(PLOTLY_BUNDLE.read_bytes()) + b"\n;\n"
+                                                + VOILA_INDEX.with_name("plots.js").read_bytes())
+    licence = PLOTLY_BUNDLE.with_name("plotly-basic.LICENSE")
+    (folder / "static" / licence.name).write_bytes(licence.read_bytes())
     return folder
 
 
@@ -149,7 +173,8 @@ def voila_command(notebook: str | Path = NOTEBOOK, *, port: int = DEFAULT_PORT, 
     """The command line of the bounded Voilà server (voila 0.5, :mod:`villagestudy.consult.voila_bounded`).
 
     No browser, this port only (no silent move to another), no tracebacks
-    shown to visitors, ``pool_size`` preheated kernels, a kernel whose page is
+    shown to visitors, only the widget manager among the JupyterLab extensions
+    (:data:`EXTENSIONS`), ``pool_size`` preheated kernels, a kernel whose page is
     gone (a tablet asleep, a dropped network) shut down after ``cull_minutes``
     idle (checked every 30 s; a page closed in the browser frees its kernel at
     once; an open page is never cut off), and ``token`` required when given.
@@ -159,6 +184,7 @@ def voila_command(notebook: str | Path = NOTEBOOK, *, port: int = DEFAULT_PORT, 
            f"--port={int(port)}", f"--Voila.ip={host}", "--Voila.port_retries=0", "--show_tracebacks=False",
            "--preheat_kernel=True", f"--pool_size={int(pool_size)}",
            "--MappingKernelManager.cull_interval=30",
+           "--VoilaConfiguration.extension_allowlist=" + json.dumps(list(EXTENSIONS)),
            f"--MappingKernelManager.cull_idle_timeout={max(int(cull_minutes * 60), 60)}"]
     cmd.append(f"--Voila.token={token}" if token else "--Voila.token=")
     if template:

@@ -299,12 +299,23 @@ def standard_label_html(label: str, unit: str, lang: str, note: str = "") -> str
 
 
 def plotly_output(fig) -> dict:
-    """A display_data output of plotly's mimetype (drawn offline by jupyterlab-plotly)."""
+    """A display_data output of a plotly figure, drawn offline wherever the app is shown.
+
+    Two renderings of one figure specification: plotly's mimetype, which the
+    jupyterlab-plotly extension draws (JupyterLab, a plain Voilà), and HTML
+    without any script, a ``<div class="vs-plotly">`` holding the figure as
+    data (``data-figure``), which the app's Voilà page draws with its own
+    offline plotly.js (``templates/voila/plots.js``; the page does not load the
+    plotly extension: :mod:`villagestudy.consult.serve`).
+    """
     spec = json.loads(fig.to_json(validate=False))
     spec["config"] = {"displaylogo": False,
                       "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
+    height = int(spec.get("layout", {}).get("height") or 450)
     return {"output_type": "display_data",
-            "data": {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly figure>"}, "metadata": {}}
+            "data": {"application/vnd.plotly.v1+json": spec,
+                     "text/html": render("plotly_figure.html.j2", figure=spec, height=height),
+                     "text/plain": "<plotly figure>"}, "metadata": {}}
 
 
 def html_output(text: str) -> dict:

@@ -2,7 +2,7 @@
 
 Voilà alone starts a kernel for every page load (about 340 MB each here) and,
 with preheated kernels, refills its pool without limit. This launcher runs
-Voilà with two changes, made before the server starts:
+Voilà with these changes, made before the server starts:
 
 * the kernel manager never holds more than ``VILLAGESTUDY_MAX_KERNELS``
   kernels: the preheated pool (``VILLAGESTUDY_POOL_SIZE``, each kernel with the
@@ -10,17 +10,30 @@ Voilà with two changes, made before the server starts:
   while there is room, and again when a page is closed or its kernel culled
   (the page's own "close" beacon works: the ``_xsrf`` cookie it needs is set);
   preheated kernels waiting in the pool are never culled;
+* a kernel a page took from the pool is replaced ``VILLAGESTUDY_REFILL_DELAY``
+  seconds later (default :data:`DEFAULT_REFILL_DELAY_S`), so that the page
+  loads without a kernel start and a whole notebook run competing for the CPU;
+  at once when the page is closed, or when the next visitor comes first;
 * a page load when every kernel is in use gets a short page (HTTP 503) saying
-  the app is busy and to try again in a minute, in the app's language.
+  the app is busy and to try again in a minute, in the app's language;
+* a second "close" request for a kernel already shut down (or shutting down) is
+  ignored: the app's page sends one itself, so that a page left before its
+  widgets connected frees its kernel too, and the widget manager sends another.
 
 Every other option is Voilà's own, passed on the command line.
 """
 from __future__ import annotations
 
+import asyncio
+import collections
 import os
 import sys
 
 ENV_MAX_KERNELS, ENV_POOL_SIZE = "VILLAGESTUDY_MAX_KERNELS", "VILLAGESTUDY_POOL_SIZE"
+ENV_REFILL_DELAY = "VILLAGESTUDY_REFILL_DELAY"
+#: seconds a page that took a warm kernel has to load before its replacement is warmed (measured on 2 cores: a
+#: replacement warmed at once, 1 s after the page opened, slowed that page's first chart and its live widgets)
+DEFAULT_REFILL_DELAY_S = 8.0
 
 BUSY_PAGE = {
     "zh": ("会商系统繁忙", "当前同时打开的页面已达上限（{n} 个）。请关闭不用的页面，或一分钟后刷新本页。"),
@@ -40,11 +53,21 @@ def busy_page(lang: str, max_kernels: int) -> str:
             f'<p>{escape(text.format(n=max_kernels))}</p></body></html>')
 
 
-def bounded(manager_class, max_kernels: int, pool_size: int):
-    """``manager_class`` (Voilà's preheating kernel manager) that keeps at most ``max_kernels`` kernels."""
+def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float = DEFAULT_REFILL_DELAY_S):
+    """``manager_class`` (Voilà's preheating kernel manager) that keeps at most ``max_kernels`` kernels.
+
+    A kernel taken from the pool by a page is replaced ``refill_delay`` seconds
+    later (or at once when the next visitor comes first, or the page is closed).
+    """
 
     class BoundedKernelManager(manager_class):
         _closing = False
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self._deferred: dict = {}  # notebook -> the timer of its pool's deferred refill
+            self._going: set[str] = set()  # kernels shutting down
+            self._gone: collections.deque = collections.deque(maxlen=256)  # kernels shut down lately
 
         def _pooled_ids(self) -> set[str]:
             ids = set()
@@ -62,6 +85,11 @@ def bounded(manager_class, max_kernels: int, pool_size: int):
             return sum(len(p) for p in getattr(self, "_pools", {}).values())
 
         def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
+            if delay is None and refill_delay > 0 and not self._closing:
+                # a page has just taken a warm kernel: warming its replacement (a kernel start and the whole
+                # notebook) would take the CPU the page needs to load; it waits, unless a visitor needs it first
+                self._defer_refill(notebook_name)
+                return None
             pool = getattr(self, "_pools", {}).get(notebook_name, [])
             room = max_kernels - self.kernels_in_use() - len(pool)
             target = min(pool_size, len(pool) + max(room, 0))
@@ -72,8 +100,35 @@ def bounded(manager_class, max_kernels: int, pool_size: int):
             return super().fill_if_needed(delay=delay, notebook_name=notebook_name,
                                           extra_kernel_env_variables=extra_kernel_env_variables or {}, **kwargs)
 
+        def _defer_refill(self, notebook_name) -> None:
+            old = self._deferred.pop(notebook_name, None)
+            if old is not None:
+                old.cancel()
+            self._deferred[notebook_name] = asyncio.get_event_loop().call_later(
+                refill_delay, self.refill_now, notebook_name)
+
+        def refill_pending(self, notebook_name) -> bool:
+            """True while a refill of the pool waits for the page that emptied it to load."""
+            return notebook_name in self._deferred
+
+        def refill_now(self, notebook_name) -> None:
+            """Warm the kernels the pool lacks now (a deferred refill, or a visitor who needs one)."""
+            handle = self._deferred.pop(notebook_name, None)
+            if handle is not None:
+                handle.cancel()
+            self.fill_if_needed(delay=0, notebook_name=notebook_name)
+
         async def shutdown_kernel(self, kernel_id, *args, **kwargs):
-            result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+            # a page left after its widgets connected sends its "close" request twice (the page template's and
+            # the widget manager's): the second, for a kernel shut down or shutting down, is a no-op
+            if kernel_id in self._going or kernel_id in self._gone:
+                return None
+            self._going.add(kernel_id)
+            try:
+                result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+            finally:
+                self._going.discard(kernel_id)
+            self._gone.append(kernel_id)
             if not self._closing and getattr(self, "notebook_path", None) is not None:
                 self.fill_if_needed(delay=0, notebook_name=self.notebook_path)  # room again: warm the next page
             return result
@@ -93,8 +148,8 @@ def bounded(manager_class, max_kernels: int, pool_size: int):
     return BoundedKernelManager
 
 
-def install(max_kernels: int, pool_size: int, lang: str) -> None:
-    """Patch Voilà (in this process) to bound its kernels and show the busy page."""
+def install(max_kernels: int, pool_size: int, lang: str, refill_delay: float = DEFAULT_REFILL_DELAY_S) -> None:
+    """Patch Voilà (in this process) to bound its kernels, defer refills and show the busy page."""
     import tornado.web
     import voila.app
     import voila.tornado.handler as th
@@ -103,7 +158,7 @@ def install(max_kernels: int, pool_size: int, lang: str) -> None:
 
     def bounded_factory(base_class, preheat_kernel, default_pool_size, *args, **kwargs):
         cls = factory(base_class, True, pool_size, *args, **kwargs)
-        return bounded(cls, max_kernels, pool_size)
+        return bounded(cls, max_kernels, pool_size, refill_delay)
 
     voila.app.voila_kernel_manager_factory = bounded_factory
     original_get = th.TornadoVoilaHandler.get.__wrapped__ if hasattr(th.TornadoVoilaHandler.get, "__wrapped__") \
@@ -116,6 +171,9 @@ def install(max_kernels: int, pool_size: int, lang: str) -> None:
         _ = self.xsrf_token
         km = self.kernel_manager
         notebook = getattr(km, "notebook_path", None)
+        if not path and hasattr(km, "refill_pending") and km.refill_pending(notebook) \
+                and km.get_pool_size(notebook) == 0:
+            km.refill_now(notebook)  # a visitor before the deferred refill: warm the kernel for them now
         if not path and hasattr(km, "room_for_a_page") and not km.room_for_a_page(notebook):
             self.set_status(503)
             self.set_header("Retry-After", "60")
@@ -130,7 +188,8 @@ def install(max_kernels: int, pool_size: int, lang: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     max_kernels = max(1, int(os.environ.get(ENV_MAX_KERNELS, "4")))
     pool_size = max(0, min(int(os.environ.get(ENV_POOL_SIZE, "2")), max_kernels))
-    install(max_kernels, pool_size, os.environ.get("VILLAGESTUDY_LANG", "zh"))
+    refill_delay = max(0.0, float(os.environ.get(ENV_REFILL_DELAY, DEFAULT_REFILL_DELAY_S)))
+    install(max_kernels, pool_size, os.environ.get("VILLAGESTUDY_LANG", "zh"), refill_delay)
     from voila.app import main as voila_main
 
     sys.argv = ["voila", *(sys.argv[1:] if argv is None else argv)]

@@ -10,8 +10,11 @@ are rendered again (:mod:`villagestudy.consult.views`). What the app shows is
 ``app.comparison``: equal to ``evaluate(study, app.scenario).for_town(town)``.
 
 Figures go to a ``widgets.Output`` as plotly's own mimetype, which the
-jupyterlab-plotly extension draws with its local copy of plotly.js: nothing is
-fetched from a CDN.
+jupyterlab-plotly extension draws with its local copy of plotly.js (JupyterLab),
+and as HTML holding the figure as data, which the app's Voilà page draws with
+the package's offline plotly.js (:func:`~villagestudy.consult.views.plotly_output`):
+nothing is fetched from a CDN. :meth:`ConsultationPanel.first_view` copies what
+the panel shows for the Voilà page to draw before the widgets connect.
 
 Examples
 --------
@@ -40,6 +43,7 @@ from ..settings import STANDARDS, Settings
 from ..study import Study
 from . import views
 from .scenario import TABLE_FORMATS, SavedScenario, save_scenario
+from .first_view import FirstView, first_view_html
 from .state import ConsultationState
 from ..io import load_study
 from ..metrics.standards import standards_table
@@ -448,6 +452,19 @@ class ConsultationPanel:
         self.figure = village_map(town, mt, self.map_indicator, town_id=self.town_id, settings=self.settings,
                                   lang=self.lang, height=MAP_HEIGHT_PX)
         self.map_output.outputs = (views.plotly_output(self.figure),)
+
+    # --------------------------------------------------------- first view
+    def first_view(self) -> FirstView:
+        """What the panel shows now, as a first view for the Voilà page (display it before ``.widget``).
+
+        A copy of the HTML the widgets hold and of the map widget's output (see
+        :mod:`villagestudy.consult.first_view`): the page draws it at once, before
+        the widgets connect, and removes it when the live panel has drawn its map.
+        """
+        return FirstView(first_view_html(
+            lang=self.lang, header=self.header_html.value, status=self.status_html.value,
+            shares=self.shares_html.value, ranking=self.ranking_html.value, missed=self.missed_html.value,
+            map_output=self.map_output.outputs[0] if self.map_output.outputs else None))
 
     # ------------------------------------------------------------- saving
     def save(self, folder: str | os.PathLike | None = None, fmt: str | None = None,
