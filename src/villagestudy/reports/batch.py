@@ -36,6 +36,7 @@ from .._version import __version__
 from ..errors import UsageError
 from ..io import load_study
 from ..safe_text import terminal_safe
+from ..study import Study
 from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
 from .pdf import html_to_pdf
@@ -257,7 +258,7 @@ def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
+def run_reports(study: str | Path | Study | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = True,
                 progress: bool = True, scheduler: str | None = None, engine: str = "warm",
@@ -266,8 +267,10 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
 
     Parameters
     ----------
-    study : path, optional
-        Study folder; default the bundled sample study.
+    study : path or Study, optional
+        Study folder; default the bundled sample study. A :class:`~villagestudy.Study`
+        loaded from a folder (``load_study``) is used as it is, not loaded again;
+        the reports load the same folder.
     out : path, optional
         Output folder; default ``outputs/reports/<study folder name>``. A folder
         belongs to one study (recorded in ``villagestudy-reports.json``): a run
@@ -312,7 +315,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     """
     from .index_page import key_figures
 
-    study_path = Path(study or DEFAULT_STUDY).resolve()
+    given = study if isinstance(study, Study) and study.path is not None else None
+    study_path = Path(given.path if given is not None else (study or DEFAULT_STUDY)).resolve()
     out_dir = Path(out or default_out_dir(study_path)).resolve()
     nb = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not nb.exists():
@@ -321,7 +325,8 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
-    loaded = load_study(study_path)  # validate once, up front: a bad study fails before any work
+    # validate once, up front: a bad study fails before any work (a Study the caller loaded is not loaded again)
+    loaded = given if given is not None else load_study(study_path)
     known = loaded.town_ids()
     chosen = [str(t) for t in towns] if towns else known
     unknown = [t for t in chosen if t not in known]
@@ -346,9 +351,6 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         with run_workdir(out_dir) as work:
             try:
                 plotly_src = None if inline_plotly else _install_plotly(out_dir)
-                standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
-                figures = key_figures(loaded.with_settings(**standards) if standards else loaded,
-                                      year=year)  # the standards the reports show
                 jobs_list = []
                 for town_id in chosen:
                     params = {"study_path": str(study_path), "town_id": town_id,
@@ -356,12 +358,17 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                     jobs_list.append(TownJob(town_id, loaded.town_name(town_id), names[town_id], str(nb),
                                              str(out_dir), params,
                                              _job_key(loaded.fingerprint, nb, params, inline_plotly, pdf), plotly_src,
-                                             inline_plotly, work_dir=str(work), study=study_name,
-                                             key_figures=figures.get(town_id, {}), engine=engine,
+                                             inline_plotly, work_dir=str(work), study=study_name, engine=engine,
                                              pdf=pdf, lang=lang))
                 todo = [j for j in jobs_list if force or not _reusable(j)]
-                # local workers start now: their kernels start and import while the context is computed
+                # local workers start now: their kernels start and import while the key figures and the
+                # study-wide context are computed
                 with _runner(len(todo), jobs, scheduler, engine) as runner:
+                    standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
+                    figures = key_figures(loaded.with_settings(**standards) if standards else loaded,
+                                          year=year)  # the standards the reports show
+                    for job in jobs_list:
+                        job.key_figures = figures.get(job.town_id, {})
                     if todo:
                         context = work / f"context-{loaded.fingerprint}.pkl"
                         _store_context(loaded, context, year, extra)

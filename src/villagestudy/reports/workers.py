@@ -17,6 +17,7 @@ from typing import Callable
 
 from .._process import die_with_parent
 from .naming import TownResult
+from .startup import skip_iri_grammars
 
 KERNEL_NAME = "python3"
 #: the kernel's start-up log is noise in a batch
@@ -111,6 +112,7 @@ class WorkerPool:
 
 def _worker_init(parent_pid: int, warm: bool = False) -> None:
     """Make a pool worker die with the batch's main process, leave Ctrl-C to it, and warm the kernel."""
+    skip_iri_grammars()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent(signal.SIGKILL)
     if os.getppid() != parent_pid:  # the parent died before the line above
