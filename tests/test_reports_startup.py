@@ -44,5 +44,15 @@ def test_a_loaded_study_is_not_loaded_again(tiny_study_dir, tmp_path, monkeypatc
     monkeypatch.setattr(batch, "load_study", lambda *a, **k: calls.append(a) or pytest.fail("loaded again"))
     monkeypatch.setattr(batch, "_store_context", lambda *a, **k: None)
     monkeypatch.setattr(batch, "_run_jobs", lambda jobs_list, todo, progress, runner: [])
-    result = batch.run_reports(study, out=tmp_path / "out", progress=False, jobs=1, engine="fresh")
+    result = batch.run_reports(tiny_study_dir, loaded=study, out=tmp_path / "out", progress=False, jobs=1,
+                               engine="fresh")
     assert calls == [] and result.provenance["study_path"] == str(study.path.resolve())
+
+
+def test_a_loaded_study_of_another_folder_is_refused(tiny_study_dir, tmp_path):
+    from villagestudy.errors import UsageError
+    from villagestudy.io import load_study
+    from villagestudy.reports import batch
+
+    with pytest.raises(UsageError, match="is not the study folder"):
+        batch.run_reports(tmp_path, loaded=load_study(tiny_study_dir), out=tmp_path / "out", progress=False)

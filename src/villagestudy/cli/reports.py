@@ -47,7 +47,7 @@ def cmd_reports(args) -> int:
 
         on_cluster = open_client(args.scheduler)
     with on_cluster:
-        batch = run_reports(study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
+        batch = run_reports(args.study, loaded=study, out=args.out, towns=args.town, year=args.year, lang=args.lang,
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
                             inline_plotly=True, shared_assets=args.shared_assets, pdf=args.pdf,
                             progress=not args.quiet, scheduler=args.scheduler, engine=args.engine, wait=args.wait)

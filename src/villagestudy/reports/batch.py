@@ -258,19 +258,18 @@ def _now() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def run_reports(study: str | Path | Study | None = None, out: str | Path | None = None, towns: list[str] | None = None,
+def run_reports(study: str | Path | None = None, out: str | Path | None = None, towns: list[str] | None = None,
                 year: int | None = None, lang: str = "zh", jobs: int | None = None, force: bool = False,
                 notebook: str | Path | None = None, parameters: dict | None = None, inline_plotly: bool = True,
                 progress: bool = True, scheduler: str | None = None, engine: str = "warm",
-                wait: float = 0.0, shared_assets: bool = False, pdf: bool = False) -> BatchResult:
+                wait: float = 0.0, shared_assets: bool = False, pdf: bool = False,
+                loaded: Study | None = None) -> BatchResult:
     """Make one offline HTML report per town and an index page.
 
     Parameters
     ----------
-    study : path or Study, optional
-        Study folder; default the bundled sample study. A :class:`~villagestudy.Study`
-        loaded from a folder (``load_study``) is used as it is, not loaded again;
-        the reports load the same folder.
+    study : path, optional
+        Study folder; default the bundled sample study.
     out : path, optional
         Output folder; default ``outputs/reports/<study folder name>``. A folder
         belongs to one study (recorded in ``villagestudy-reports.json``): a run
@@ -305,6 +304,10 @@ def run_reports(study: str | Path | Study | None = None, out: str | Path | None 
         the global state of the libraries they import).
     wait : float
         Seconds to wait when another run is writing to ``out`` (default 0: stop at once).
+    loaded : Study, optional
+        ``load_study(study)`` as the caller has just made it (the command line
+        loads the study first), so it is not loaded twice. It must be unchanged:
+        the reports load the folder again in their kernels.
 
     Raises
     ------
@@ -315,8 +318,9 @@ def run_reports(study: str | Path | Study | None = None, out: str | Path | None 
     """
     from .index_page import key_figures
 
-    given = study if isinstance(study, Study) and study.path is not None else None
-    study_path = Path(given.path if given is not None else (study or DEFAULT_STUDY)).resolve()
+    study_path = Path(study or DEFAULT_STUDY).resolve()
+    if loaded is not None and (loaded.path is None or Path(loaded.path).resolve() != study_path):
+        raise UsageError(f"the loaded study ({loaded.path}) is not the study folder {study_path}")
     out_dir = Path(out or default_out_dir(study_path)).resolve()
     nb = Path(notebook or DEFAULT_NOTEBOOK).resolve()
     if not nb.exists():
@@ -325,8 +329,8 @@ def run_reports(study: str | Path | Study | None = None, out: str | Path | None 
         raise UsageError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
-    # validate once, up front: a bad study fails before any work (a Study the caller loaded is not loaded again)
-    loaded = given if given is not None else load_study(study_path)
+    # validate once, up front: a bad study fails before any work
+    loaded = loaded if loaded is not None else load_study(study_path)
     known = loaded.town_ids()
     chosen = [str(t) for t in towns] if towns else known
     unknown = [t for t in chosen if t not in known]
