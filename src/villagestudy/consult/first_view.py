@@ -38,7 +38,6 @@ __all__ = ["FIRST_VIEW_MIME", "TAKEOVER_FALLBACK_MS", "FirstView", "first_view_h
 FIRST_VIEW_MIME = "application/vnd.villagestudy.first-view+html"
 #: the first view leaves at the latest this long after the live panel appeared, drawn map or not
 TAKEOVER_FALLBACK_MS = 8000
-_PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
 def first_view_html(*, lang: str, header: str, status: str, shares: str, ranking: str, missed: str,
@@ -65,7 +64,7 @@ def first_view_html(*, lang: str, header: str, status: str, shares: str, ranking
     return views.render(
         "first_view.html.j2", lang=lang, notice=t("consult_first_view", lang), header=Markup(header),
         status=Markup(status), shares=Markup(shares), ranking=Markup(ranking), missed=Markup(missed),
-        map_html=Markup(data.get("text/html", "")), has_map=_PLOTLY_MIME in data, fallback_ms=TAKEOVER_FALLBACK_MS,
+        map_html=Markup(data.get("text/html", "")), has_map=views.PLOTLY_MIME in data, fallback_ms=TAKEOVER_FALLBACK_MS,
         titles={k: Markup(views.box_title_html(k, lang))
                 for k in ("consult_weights", "consult_ranking", "consult_map", "consult_missed")})
 

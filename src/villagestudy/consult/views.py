@@ -298,6 +298,10 @@ def standard_label_html(label: str, unit: str, lang: str, note: str = "") -> str
     return render("standard_label.html.j2", label=text, note=note)
 
 
+#: plotly's own mimetype (drawn by the jupyterlab-plotly extension)
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+
 def plotly_output(fig) -> dict:
     """A display_data output of a plotly figure, drawn offline wherever the app is shown.
 
@@ -313,7 +317,7 @@ def plotly_output(fig) -> dict:
                       "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"]}
     height = int(spec.get("layout", {}).get("height") or 450)
     return {"output_type": "display_data",
-            "data": {"application/vnd.plotly.v1+json": spec,
+            "data": {PLOTLY_MIME: spec,
                      "text/html": render("plotly_figure.html.j2", figure=spec, height=height),
                      "text/plain": "<plotly figure>"}, "metadata": {}}
 
