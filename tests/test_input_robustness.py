@@ -420,9 +420,11 @@ def test_key_figures_never_overflow():
 
     v = pd.DataFrame({"village_id": ["v1", "v2"], "village_name": ["甲村", "乙村"], "town_id": ["t1", "t1"],
                       "resident_pop": [float("inf"), 100.0]})
-    assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] is None
+    indicators = pd.DataFrame({"town_id": ["t1", "t1"], "weak_village": [True, None]}, index=["v1", "v2"])
+    missed = pd.DataFrame({"village_id": ["v1"], "town_id": ["t1"], "missed": [True]})
+    assert key_figures(indicators, missed, v)["t1"] == {"villages": 2, "residents": None, "weak": 1, "missing": 1}
     v["resident_pop"] = [1200.0, 100.0]
-    assert key_figures(vs.Study.from_frames(villages=v))["t1"]["residents"] == 1300
+    assert key_figures(indicators, missed, v)["t1"]["residents"] == 1300
 
 
 def test_settings_replace_takes_one_land_use_as_a_list():

@@ -229,9 +229,12 @@ def test_standards_table_lists_every_standard_with_value_in_force():
 
 
 def test_index_page_key_figures_use_missed_standards(tiny_study_dir):
+    from villagestudy import Scenario, evaluate
     from villagestudy.io import load_study
     from villagestudy.reports.index_page import key_figures
 
-    kf = key_figures(load_study(tiny_study_dir))
+    study = load_study(tiny_study_dir)
+    shown = evaluate(study, Scenario(runs=0))
+    kf = key_figures(shown.indicators, shown.missed, study.villages)
     assert kf["440100001"]["weak"] == 1 and kf["440100001"]["missing"] == 1
     assert kf["440100002"]["missing"] == 0

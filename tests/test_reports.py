@@ -61,6 +61,8 @@ def test_one_report_per_town_and_index(sample_batch):
     for town in towns:
         assert (out / f"{safe_file_name(town)}.html").stat().st_size > 10_000
         assert (out / f"{safe_file_name(town)}.ipynb").exists()  # the executed notebook, for audit
+        # every report of a worker says it is Chinese, not only its first (nbconvert's trait reset every second)
+        assert '<html lang="zh-CN">' in (out / f"{safe_file_name(town)}.html").read_text(encoding="utf-8")
     index = (out / "index.html").read_text(encoding="utf-8")
     for town in towns:
         assert f'href="{safe_file_name(town)}.html"' in index
@@ -106,6 +108,27 @@ def test_second_run_reuses_unchanged_reports(sample_batch):
     assert {r.status for r in again.results} == {"reused"}
     index = (again.out_dir / "index.html").read_text(encoding="utf-8")
     assert "沿用" in index
+    # a reused report keeps the key figures recorded when it was made (no study-wide work in this run)
+    made = {r.town_id: r.key_figures for r in sample_batch.results}
+    assert {r.town_id: r.key_figures for r in again.results} == made and all(made.values())
+
+
+def test_accessibility_pass_equals_nbconvert(sample_batch, tmp_path):
+    """The report exporter adds tabindex and alt as nbconvert's BeautifulSoup pass does, without that pass."""
+    from bs4 import BeautifulSoup
+
+    from villagestudy.reports.render import notebook_to_html
+
+    executed = sorted(sample_batch.out_dir.glob("town_*.ipynb"))[0]
+    nb = nbformat.read(executed, as_version=4)
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+    nb.cells[-1].outputs.append(nbformat.v4.new_output("display_data", {"image/png": png, "text/plain": "x"}))
+    nbformat.write(nb, tmp_path / "with_image.ipynb")
+    ours = notebook_to_html(tmp_path / "with_image.ipynb", "t", plotly_src="assets/p.js", lang="en")
+    theirs = notebook_to_html(tmp_path / "with_image.ipynb", "t", plotly_src="assets/p.js", lang="en",
+                              _nbconvert_pass=True)
+    assert 'tabindex="0"' in ours and "No description has been provided" in ours
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs
 
 
 def test_failed_town_is_isolated_and_listed(tiny_batch):

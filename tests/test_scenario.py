@@ -153,6 +153,9 @@ def test_comparison_json_round_trips_exactly(study, tmp_path):
     back = Comparison.from_json(tmp_path / "c.json")
     for name in ("indicators", "ranking", "missed", "notes", "structure"):
         pd.testing.assert_frame_equal(getattr(back, name), getattr(c, name), obj=name)
+    assert set(back.extra) == set(c.extra) and "contributions" in c.extra
+    for name, frame in c.extra.items():
+        pd.testing.assert_frame_equal(back.extra[name], frame, obj=name)
     assert back.scenario == c.scenario and back.method == c.method and back.provenance == c.provenance
     assert back.to_json() == c.to_json()
 
@@ -164,6 +167,11 @@ def test_for_town_keeps_the_ranks_of_the_scope(default, study):
     full = default.ranking.set_index("village_id").loc[view.ranking["village_id"]]
     assert view.ranking["rank"].tolist() == full["rank"].tolist()
     assert set(view.missed["village_id"]) <= set(view.ranking["village_id"])
+    # a village's contributions stay with its town; the audits of the whole index are kept whole
+    mine = default.extra["contributions"]["unit"].isin(view.ranking["village_id"])
+    assert mine.sum() > 0 and len(view.extra["contributions"]) == mine.sum()
+    assert set(view.extra["contributions"]["unit"]) == set(view.ranking["village_id"])
+    pd.testing.assert_frame_equal(view.extra["alpha"], default.extra["alpha"])
     with pytest.raises(KeyError, match="no town"):
         default.for_town("nope")
 

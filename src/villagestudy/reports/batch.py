@@ -127,6 +127,15 @@ def _reusable(job: TownJob) -> bool:
         return False
 
 
+def _recorded_key_figures(job: TownJob) -> dict:
+    """The key figures recorded beside a report that is reused (same data, notebook and parameters)."""
+    try:
+        return dict(json.loads(_sidecar(Path(job.out_dir), job.safe_name).read_text(encoding="utf-8"))
+                    .get("key_figures") or {})
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
 def render_town(job: TownJob, retries: int = 1) -> TownResult:
     """Execute and render one town's report (runs in a worker process).
 
@@ -368,19 +377,19 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                 # local workers start now: their kernels start and import while the key figures and the
                 # study-wide context are computed
                 with _runner(len(todo), jobs, scheduler, engine) as runner:
-                    standards = (extra.get("scenario") or {}).get("standards") or extra.get("standards") or {}
-                    figures = key_figures(loaded.with_settings(**standards) if standards else loaded,
-                                          year=year)  # the standards the reports show
-                    for job in jobs_list:
-                        job.key_figures = figures.get(job.town_id, {})
+                    figures: dict = {}
                     if todo:
                         context = work / f"context-{loaded.fingerprint}.pkl"
-                        _store_context(loaded, context, year, extra)
+                        shown = _store_context(loaded, context, year, extra).comparison
+                        figures = key_figures(shown.indicators, shown.missed, loaded.villages)
                         for job in jobs_list:
                             job.parameters["context_path"] = str(context)
+                    for job in jobs_list:  # a report reused as it is keeps the figures recorded with it
+                        job.key_figures = figures.get(job.town_id) or _recorded_key_figures(job)
                     results = _run_jobs(jobs_list, todo, progress, runner)
+                by_town = {job.town_id: job.key_figures for job in jobs_list}
                 for r in results:
-                    r.key_figures = figures.get(r.town_id, {})
+                    r.key_figures = by_town.get(r.town_id, {})
             except OSError as e:
                 failure = is_disk_error(e)
                 if failure is None:
@@ -417,13 +426,15 @@ def _write_index_safely(out_dir: Path, results: list, provenance: dict, lang: st
     return None
 
 
-def _store_context(study, path: Path, year, extra: dict) -> None:
-    """Compute the study-wide indicators and index once for every report of the batch."""
+def _store_context(study, path: Path, year, extra: dict):
+    """Compute the study-wide indicators and index once for every report of the batch; return the context."""
     from .context import build_context, save_context
 
     keys = ("weights", "standards", "normalise", "aggregate", "uncertainty_runs")
     choice = {k: extra[k] for k in keys if k in extra}
-    save_context(build_context(study, extra.get("scenario"), year=year, **choice), path)
+    context = build_context(study, extra.get("scenario"), year=year, **choice)
+    save_context(context, path)
+    return context
 
 
 def _install_plotly(out_dir: Path) -> str:

@@ -80,7 +80,7 @@ DEFAULT_MAX_RSS_MB = 1500.0
 # the user namespace holds nothing of the engine's.
 _KERNEL_SETUP = r'''
 def _vs_install():
-    import copy, os, sys, types, warnings
+    import gc, os, sys, types, warnings
     state = types.ModuleType("_villagestudy_warm")
     state.cwd = os.getcwd()
     state.environ = dict(os.environ)
@@ -109,6 +109,9 @@ def _vs_install():
         left = sorted(set(shell.user_ns) - set(shell.user_ns_hidden) - standard)
         if left:
             raise RuntimeError(f"user names survived the reset: {left}")
+        # what is alive now (modules, the batch's context) lives as long as the kernel: the garbage
+        # collector stops scanning it, so the reset's full collection costs milliseconds, not 0.1-0.2 s
+        gc.freeze()
         return {"pid": os.getpid(), "cwd": os.getcwd()}
 
     state.fresh = fresh

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from markupsafe import Markup
 
 from .._atomic import atomic_path
@@ -11,28 +12,30 @@ from ..formatting import MISSING, fmt_value
 from ..i18n import t
 from .display import render
 from .provenance import provenance_html
-from ..metrics import compute_indicators
-from ..metrics.standards import missed_standards
 
 
-def key_figures(study, year: int | None = None) -> dict[str, dict]:
-    """Per town: villages, residents, weak villages and villages missing a standard."""
-    table = compute_indicators(study, year=year)
-    missing = None
-    try:
-        missed = missed_standards(table, study.settings)
-        missing = missed.loc[missed["missed"].fillna(False).astype(bool)].groupby("town_id")["village_id"].nunique()
-    except ImportError:  # pragma: no cover - standards module always present once built
-        pass
-    residents = study.villages.groupby("town_id")["resident_pop"].sum(min_count=1)
+def key_figures(indicators: pd.DataFrame, missed: pd.DataFrame, villages: pd.DataFrame) -> dict[str, dict]:
+    """Per town: villages, residents, weak villages and villages missing a standard.
+
+    Parameters
+    ----------
+    indicators, missed : DataFrame
+        A Comparison's ``indicators`` and ``missed`` tables (the batch passes
+        those of its study-wide context: the numbers the reports show).
+    villages : DataFrame
+        The study's villages (``town_id``, ``resident_pop``).
+    """
+    flagged = missed.loc[missed["missed"].fillna(False).astype(bool)]
+    missing = flagged.groupby("town_id")["village_id"].nunique()
+    residents = villages.groupby("town_id")["resident_pop"].sum(min_count=1)
     out: dict[str, dict] = {}
-    for town_id, group in table.groupby("town_id"):
+    for town_id, group in indicators.groupby("town_id"):
         weak = group["weak_village"]
         out[str(town_id)] = {
             "villages": int(len(group)),
             "residents": _whole(residents.get(town_id)),
             "weak": None if weak.isna().all() else int(weak.fillna(False).astype(bool).sum()),
-            "missing": None if missing is None else int(missing.get(town_id, 0)),
+            "missing": int(missing.get(town_id, 0)),
         }
     return out
 

@@ -25,6 +25,8 @@ RANKING_COLUMNS = ("village_id", "town_id", "town_name", "village_name", *PILLAR
                    "rank_median", "rank_p05", "rank_p95", "data_availability")
 NOTE_COLUMNS = ("topic", "indicator", "village_id", "note")
 _FRAMES = ("indicators", "ranking", "missed", "notes", "structure")
+#: the village column of a per-village table in ``Comparison.extra`` (contributions): a town's view keeps its rows
+EXTRA_VILLAGE_COLUMN = "unit"
 
 
 @dataclass
@@ -102,19 +104,25 @@ class Comparison:
                 .sort_values(["rank", "score"], ascending=[True, False], na_position="last", kind="mergesort"))
 
     def for_town(self, town_id: str) -> "Comparison":
-        """The same comparison seen from one town: its villages only, ranks unchanged (those of the scope)."""
+        """The same comparison seen from one town: its villages only, ranks unchanged (those of the scope).
+
+        Tables of ``extra`` with a :data:`EXTRA_VILLAGE_COLUMN` keep the town's
+        villages' rows; the others (audits of the whole index) are kept whole.
+        """
         town_id = str(town_id)
         towns = set(self.ranking["town_id"])
         if town_id not in towns:
             raise KeyError(f"no town {town_id!r} in this comparison; towns: {', '.join(sorted(towns))}")
         ids = set(self.ranking.loc[self.ranking["town_id"] == town_id, "village_id"])
         notes = self.notes[self.notes["village_id"].isna() | self.notes["village_id"].isin(ids)]
+        extra = {name: frame[frame[EXTRA_VILLAGE_COLUMN].isin(ids)].reset_index(drop=True)
+                 if EXTRA_VILLAGE_COLUMN in frame.columns else frame for name, frame in self.extra.items()}
         return replace(
             self, scenario=replace(self.scenario, town=town_id),
             indicators=self.indicators[self.indicators["town_id"] == town_id],
             ranking=self.ranking[self.ranking["town_id"] == town_id].reset_index(drop=True),
             missed=self.missed[self.missed["village_id"].isin(ids)].reset_index(drop=True),
-            notes=notes.reset_index(drop=True),
+            notes=notes.reset_index(drop=True), extra=extra,
         )
 
     # ------------------------------------------------------------ JSON

@@ -35,6 +35,10 @@ def _plain(v):
 
 
 def _column(series: pd.Series) -> list:
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":  # numpy numbers: tolist() gives Python's own
+        values = series.to_numpy().tolist()
+        return [None if v != v else v for v in values] if dtype.kind == "f" else values  # NaN -> null
     return [_plain(v) for v in series.tolist()]
 
 

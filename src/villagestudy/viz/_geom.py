@@ -72,7 +72,8 @@ def use_theme() -> None:
     """
     import plotly.io as pio
 
-    pio.templates.default = THEME
+    if pio.templates.default != THEME:  # setting it, even to the same name, copies and validates it again
+        pio.templates.default = THEME
 
 
 def base_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", **layout) -> go.Figure:
