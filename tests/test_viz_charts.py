@@ -297,3 +297,28 @@ def test_i18n_lookup_and_register():
     with pytest.raises(ValueError):
         i18n.register({"test_only_key": {"zh": "别的"}})
     assert all(set(v) == {"zh", "en"} for v in i18n.STRINGS.values())
+
+
+@pytest.mark.parametrize("props", [
+    {"title": {"text": "甲", "x": 0.01}, "legend": {"y": -0.1}, "height": 300},
+    {"legend": {"font": {"size": 9}}, "margin": {"l": 0}, "meta": {"villages": ["v1"]}},
+    {"title": None, "xaxis": {"title": {"text": "x"}}, "title_font_size": 20},
+])
+def test_update_layout_merges_as_plotly_does(props):
+    """The report's fast layout update gives the figure plotly's own update_layout gives."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from villagestudy.viz._geom import update_axes, update_layout
+
+    for make in (lambda: go.Figure(go.Bar(x=[1], y=[2]), layout={"legend": {"x": 0.5, "font": {"color": "red"}},
+                                                                 "title": {"text": "t"}}),
+                 lambda: make_subplots(rows=1, cols=2)):
+        ours, theirs = make(), make()
+        update_layout(ours, **props)
+        theirs.update_layout(**props)
+        update_axes(ours, "x", showgrid=False, title={"text": "甲"})
+        theirs.update_xaxes(showgrid=False, title={"text": "甲"})
+        update_axes(ours, "y", autorange="reversed")
+        theirs.update_yaxes(autorange="reversed")
+        assert ours.to_plotly_json() == theirs.to_plotly_json()

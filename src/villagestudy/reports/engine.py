@@ -141,7 +141,11 @@ class KernelResetError(RuntimeError):
 
 @dataclass
 class WarmKernel:
-    """One live kernel: its manager, client, process id and how many notebooks it has run."""
+    """One kernel: its manager, client, process id and how many notebooks it has run.
+
+    :meth:`launch` starts the kernel process and returns at once; :meth:`connect`
+    waits until it answers and installs the reset (``kc`` is None until then).
+    """
 
     kernel_name: str
     km: object
@@ -149,29 +153,52 @@ class WarmKernel:
     pid: int
     socket_dir: str
     notebooks: int = 0
+    starter: object = None
+    start_timeout: float = 60
 
     @classmethod
-    def start(cls, kernel_name: str, *, start_timeout: float, extra_arguments: list[str] | None = None,
-              cwd: str | None = None) -> "WarmKernel":
-        """Start a kernel (talking over local sockets in a folder of its own) and install the reset."""
+    def launch(cls, kernel_name: str, *, start_timeout: float, extra_arguments: list[str] | None = None,
+               cwd: str | None = None, preload: tuple[str, ...] = ()) -> "WarmKernel":
+        """Start a kernel process (local sockets in a folder of its own) that imports ``preload`` as it starts.
+
+        Returns without waiting for the kernel: the caller goes on with its own
+        work while the kernel starts and imports.
+        """
         import nbformat
         from nbclient import NotebookClient
 
+        arguments = list(extra_arguments or []) + [f"--IPKernelApp.exec_lines=import {m}" for m in preload]
         socket_dir = tempfile.mkdtemp(prefix="vs-warm-")
         km = ipc_kernel_manager(socket_dir)(kernel_name=kernel_name)
         # a throw-away client does the starting, with nbclient's own start-up handling and timeout
         starter = NotebookClient(nbformat.v4.new_notebook(), km=km, kernel_name=kernel_name,
-                                 startup_timeout=int(start_timeout), extra_arguments=list(extra_arguments or []))
+                                 startup_timeout=int(start_timeout), extra_arguments=arguments)
         try:
             starter.start_new_kernel(cwd=cwd)
-            kc = starter.start_new_kernel_client()
-            kernel = cls(kernel_name, km, kc, 0, socket_dir)
-            kernel.pid = int(kernel.call(_KERNEL_SETUP, "_vs_pid", timeout=start_timeout))
         except BaseException:
-            _stop(km, starter.kc)
+            _stop(km, None)
             shutil.rmtree(socket_dir, ignore_errors=True)
             raise
-        return kernel
+        return cls(kernel_name, km, None, 0, socket_dir, starter=starter, start_timeout=start_timeout)
+
+    def connect(self) -> "WarmKernel":
+        """Wait until the kernel answers, then install the reset (once; the kernel is shut down on failure)."""
+        if self.kc is None:
+            try:
+                self.kc = self.starter.start_new_kernel_client()
+                self.pid = int(self.call(_KERNEL_SETUP, "_vs_pid", timeout=self.start_timeout))
+            except BaseException:
+                self.kc = self.kc or getattr(self.starter, "kc", None)
+                self.shutdown()
+                raise
+        return self
+
+    @classmethod
+    def start(cls, kernel_name: str, *, start_timeout: float, extra_arguments: list[str] | None = None,
+              cwd: str | None = None) -> "WarmKernel":
+        """Start a kernel, wait for it and install the reset."""
+        return cls.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
+                          cwd=cwd).connect()
 
     def call(self, code: str, expression: str, *, timeout: float) -> str:
         """Run ``code`` silently (no history, no execution count) and return ``expression``'s text."""
@@ -249,14 +276,25 @@ class KernelPool:
         self._lock = threading.Lock()
 
     def acquire(self, kernel_name: str, *, start_timeout: float, extra_arguments=None, cwd=None) -> WarmKernel:
+        """This thread's kernel of that name, connected; started now if it has none (or it died)."""
+        kernel = self.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments, cwd=cwd)
+        try:
+            return kernel.connect()
+        except BaseException:
+            self.discard(kernel_name)
+            raise
+
+    def launch(self, kernel_name: str, *, start_timeout: float, extra_arguments=None, cwd=None,
+               preload: tuple[str, ...] = ()) -> WarmKernel:
+        """This thread's kernel of that name, launched now (not waited for) if it has none or it died."""
         key = (threading.get_ident(), kernel_name)
         kernel = self.kernels.get(key)
         if kernel is not None and not kernel.alive():
             self.discard(kernel_name)
             kernel = None
         if kernel is None:
-            kernel = WarmKernel.start(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
-                                      cwd=cwd)
+            kernel = WarmKernel.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
+                                       cwd=cwd, preload=preload)
             with self._lock:
                 self.kernels[key] = kernel
                 self.started += 1
@@ -283,19 +321,15 @@ atexit.register(POOL.shutdown)
 
 def prestart_kernel(kernel_name: str = "python3", *, preload: tuple[str, ...] = (), start_timeout: float = 60,
                     extra_arguments: list[str] | None = None) -> WarmKernel:
-    """Start this thread's warm kernel now and let it import ``preload`` while the caller goes on.
+    """Launch this thread's warm kernel now, importing ``preload`` as it starts, and return at once.
 
     A batch calls it before computing its study-wide context, so the kernel
     starts and imports the package meanwhile; the first notebook then waits
-    only for what is not done yet. The imports are sent without waiting for
-    them (their reply is skipped like any other), and the notebook still gets
-    a fresh namespace: only the imported modules stay.
+    only for what is not done yet. The imports run in the kernel's start-up
+    (``IPKernelApp.exec_lines``), and every notebook still gets a fresh
+    namespace: only the imported modules stay.
     """
-    kernel = POOL.acquire(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments)
-    if preload:
-        code = "\n".join(f"import {module}" for module in preload)
-        kernel.kc.execute(code, silent=True, store_history=False)
-    return kernel
+    return POOL.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments, preload=preload)
 
 
 def shutdown_kernels() -> None:

@@ -32,7 +32,7 @@ from ..metrics.standards import missed_standards
 from ..settings import STANDARDS
 from ._geom import (
     BAD_COLOR, GOOD_COLOR, NO_DATA_COLOR, Meta, base_layout, esc, fmt_number, fmt_value, legend_entry,
-    qualitative, resolve_settings, unique_labels,
+    qualitative, resolve_settings, unique_labels, update_axes, update_layout,
 )
 
 __all__ = ["income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
@@ -218,8 +218,8 @@ def income_composition(study, year: int | None = None, *, town_id=None, village_
          t("year_n", lang, year=year) if year is not None else None], lang), lang=lang,
         barmode="relative", height=height, legend=dict(orientation="h", y=-0.18, x=0),
         yaxis_title=t("amount_yuan", lang), xaxis_tickangle=-40 if len(order) > 8 else 0)
-    fig.update_yaxes(tickformat=",", zeroline=True, zerolinecolor="#888")
-    fig.update_layout(meta={"year": year, "villages": order, "missing": [i for i in order if i not in set(have)]})
+    update_axes(fig, "y", tickformat=",", zeroline=True, zerolinecolor="#888")
+    update_layout(fig, meta={"year": year, "villages": order, "missing": [i for i in order if i not in set(have)]})
     return fig
 
 
@@ -281,12 +281,12 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
     base_layout(fig, title if title is not None else _title(
         [_town_title(study, town_id), t("income_trend_title", lang)], lang), lang=lang, height=height,
         xaxis_title=t("year", lang), yaxis_title=t("amount_yuan", lang))
-    fig.update_xaxes(tickmode="array", tickvals=years, tickformat="d")
+    update_axes(fig, "x", tickmode="array", tickvals=years, tickformat="d")
     if log_y:  # ticks at powers of ten only: the 2-9 minor ticks of a log axis overlap
-        fig.update_yaxes(type="log", tickformat=",", dtick=1)
+        update_axes(fig, "y", type="log", tickformat=",", dtick=1)
     else:
-        fig.update_yaxes(tickformat=",", rangemode="tozero")
-    fig.update_layout(meta={"years": years, "villages": ids, "log_y": bool(log_y),
+        update_axes(fig, "y", tickformat=",", rangemode="tozero")
+    update_layout(fig, meta={"years": years, "villages": ids, "log_y": bool(log_y),
                             "thresholds": {k: getattr(s, k) for k in ("weak_total_yuan", "weak_operating_yuan")}})
     return fig
 
@@ -370,9 +370,9 @@ def compliance_heatmap(table: pd.DataFrame, settings=None, *, study=None, pillar
         [_town_title(study, town_id), t("compliance_title", lang)], lang), lang=lang,
         height=max(260, 140 + 30 * len(ids)), plot_bgcolor="white",
         legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    fig.update_xaxes(side="bottom", showgrid=False)
-    fig.update_layout(meta={"indicators": inds, "villages": ids, "thresholds": thr})
+    update_axes(fig, "y", autorange="reversed", showgrid=False)
+    update_axes(fig, "x", side="bottom", showgrid=False)
+    update_layout(fig, meta={"indicators": inds, "villages": ids, "thresholds": thr})
     return fig
 
 
@@ -434,9 +434,9 @@ def rank_intervals(ranks: pd.DataFrame, *, study=None, lang: str = "zh", title: 
     base_layout(fig, title if title is not None else t("rank_title", lang), lang=lang,
                 height=height or max(300, 120 + 26 * n), xaxis_title=t("rank", lang),
                 legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
-    fig.update_xaxes(dtick=1 if n <= 30 else None, rangemode="tozero")
-    fig.update_layout(meta={"villages": order})
+    update_axes(fig, "y", autorange="reversed", categoryorder="array", categoryarray=labels)
+    update_axes(fig, "x", dtick=1 if n <= 30 else None, rangemode="tozero")
+    update_layout(fig, meta={"villages": order})
     return fig
 
 
@@ -514,7 +514,7 @@ def small_multiples(table: pd.DataFrame, indicators: Sequence[str], village_ids=
             a.font = dict(size=12)
     base_layout(fig, title if title is not None else t("small_multiples_title", lang), lang=lang,
                 height=120 + 300 * rows)
-    fig.update_layout(meta={"indicators": indicators, "villages": ids, "thresholds": thresholds})
+    update_layout(fig, meta={"indicators": indicators, "villages": ids, "thresholds": thresholds})
     return fig
 
 
@@ -583,12 +583,12 @@ def ranked_bar(table: pd.DataFrame, indicator: str, *, town_id=None, village_ids
         [_town_title(study, town_id), t("ranked_title", lang, label=meta.label)], lang), lang=lang,
         height=height or max(300, 130 + 26 * n), xaxis_title=meta.label,
         legend=dict(orientation="h", y=-0.08 if n > 6 else -0.2, x=0))
-    fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    update_axes(fig, "y", autorange="reversed", categoryorder="array", categoryarray=labels)
     if meta.is_share:
-        fig.update_xaxes(tickformat=".0%")
+        update_axes(fig, "x", tickformat=".0%")
     else:
-        fig.update_xaxes(tickformat=",")
-    fig.update_layout(meta={"indicator": indicator, "villages": order, "threshold": thr})
+        update_axes(fig, "x", tickformat=",")
+    update_layout(fig, meta={"indicator": indicator, "villages": order, "threshold": thr})
     return fig
 
 
@@ -662,8 +662,8 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
                    gap=fmt_number(gap)))
     base_layout(fig, title, lang=lang, height=max(300, 120 + 26 * len(ind)), plot_bgcolor="white",
                 legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"))
-    fig.update_xaxes(title_text=t("contrib_axis_log" if log else "contrib_axis", lang), zeroline=True,
+    update_axes(fig, "x", title_text=t("contrib_axis_log" if log else "contrib_axis", lang), zeroline=True,
                      zerolinecolor="#444444")
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(meta={"unit": unit, "indicators": ind["id"].tolist(), "gap": gap})
+    update_axes(fig, "y", autorange="reversed")
+    update_layout(fig, meta={"unit": unit, "indicators": ind["id"].tolist(), "gap": gap})
     return fig

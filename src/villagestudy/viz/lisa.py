@@ -12,7 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..i18n import normalise_lang, register, t
-from ._geom import NO_DATA_COLOR, Display, Meta, esc, fill_trace, fmt_value, hover_trace, map_layout, usable
+from ._geom import (NO_DATA_COLOR, Display, Meta, esc, fill_trace, fmt_value, hover_trace, map_layout, update_layout,
+                    usable)
 from .maps import _colon, _note, _selection_title, _villages
 
 __all__ = ["lisa_map", "LISA_COLORS"]
@@ -107,7 +108,7 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
         row = moran.iloc[0]
         _note(fig, t("lisa_moran", lang, i=f"{row['moran_i']:.3f}", p=f"{row['p_value']:.3f}",
                      n=int(row["n_villages"])))
-    fig.update_layout(meta={"indicator": indicator,
+    update_layout(fig, meta={"indicator": indicator,
                             "clusters": {vid: c for vid, c in zip(v["village_id"], cluster) if isinstance(c, str)},
                             "left_out": v.loc[missing, "village_id"].tolist()})
     return fig

@@ -30,7 +30,8 @@ from ..settings import M2_PER_MU
 from ._geom import (
     BACKGROUND_FILL, BAD_COLOR, COLOR_LEVELS, DIVERGING, GOOD_COLOR, MISSED_COLOR, NO_DATA_COLOR, SEQUENTIAL,
     Display, Meta, as_flags, colorscale_of, esc, fill_trace, fmt_number, fmt_value, geoms_of, hover_trace,
-    label_color, legend_entry, line_trace, map_layout, qualitative, resolve_settings, scale_colors, squeeze_diverging, usable,
+    label_color, legend_entry, line_trace, map_layout, qualitative, resolve_settings, scale_colors, squeeze_diverging,
+    update_axes, update_layout, usable,
 )
 
 __all__ = ["village_map", "parks_map", "grids_map", "parcels_map", "park_values", "PARK_MEASURES"]
@@ -286,7 +287,7 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
     year = table.attrs.get("year") if meta.pillar in ("income", "governance") else None
     map_layout(fig, title if title is not None else _selection_title(study, town_id, meta.label, lang, year),
                lang=lang, height=height)
-    fig.update_layout(meta=info)
+    update_layout(fig, meta=info)
     if lost:
         _note(fig, t("villages_without_boundary", lang, n=len(lost)))
     return fig
@@ -382,7 +383,7 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
         _empty_note(fig, t("no_parks", lang))
         map_layout(fig, title if title is not None else _selection_title(study, town_id, t("parks_map_title", lang),
                                                                            lang), lang=lang, height=height)
-        fig.update_layout(meta=info)
+        update_layout(fig, meta=info)
         return fig
     vals = park_values(parks, color_by).to_numpy(dtype=float)
     missing = np.isnan(vals)
@@ -490,7 +491,7 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
     map_layout(fig, title if title is not None else _selection_title(
         study, town_id, f"{t('parks_map_title', lang)}{t('separator', lang)}{meta.label}", lang),
         lang=lang, height=height)
-    fig.update_layout(meta=info)
+    update_layout(fig, meta=info)
     return fig
 
 
@@ -621,7 +622,7 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
         else:
             title = _selection_title(study, town_id, t("grids_map_title", lang), lang)
     map_layout(fig, title, lang=lang, height=height)
-    fig.update_layout(meta=info)
+    update_layout(fig, meta=info)
     return fig
 
 
@@ -740,8 +741,8 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
         # outline was cut to one or two stray straight segments beside them
         b = shapely.total_bounds(shown)
         pad = 0.04 * max(b[2] - b[0], b[3] - b[1], 1.0)
-        fig.update_xaxes(range=[b[0] - pad, b[2] + pad])
-        fig.update_yaxes(range=[b[1] - pad, b[3] + pad])
-    fig.update_layout(meta={"village_id": village_id, "by": by, "groups": len(order),
+        update_axes(fig, "x", range=[b[0] - pad, b[2] + pad])
+        update_axes(fig, "y", range=[b[1] - pad, b[3] + pad])
+    update_layout(fig, meta={"village_id": village_id, "by": by, "groups": len(order),
                             "ungrouped": [str(x) for x in parcels.loc[codes < 0, "parcel_id"]]})
     return fig
