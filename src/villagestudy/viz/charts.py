@@ -250,16 +250,12 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
     unit = "元" if lang == "zh" else " yuan"
     fig = go.Figure()
     measures = ["total", "operating"] if measure == "both" else [measure]
+    # per (village, year): the measure's sum, missing when every category is missing (a gap, not a zero)
+    sums = {m: wide[list(INCOME_CATEGORIES if m == "total" else OPERATING_CATEGORIES)].sum(axis=1, min_count=1)
+            .dropna().to_dict() for m in measures}
     for k, vid in enumerate(ids):
         for m in measures:
-            cats = list(INCOME_CATEGORIES) if m == "total" else list(OPERATING_CATEGORIES)
-            ys = []
-            for y in years:
-                if (vid, y) in wide.index:
-                    row = wide.loc[(vid, y), cats]
-                    ys.append(None if row.isna().all() else float(row.sum()))
-                else:
-                    ys.append(None)
+            ys = [None if (vid, y) not in sums[m] else float(sums[m][(vid, y)]) for y in years]
             mname = t(f"income_{m}", lang)
             fig.add_trace(go.Scatter(
                 x=years, y=ys, mode="lines+markers", name=labels[k] if measure != "both" else f"{labels[k]} {mname}",
