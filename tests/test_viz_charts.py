@@ -322,3 +322,38 @@ def test_update_layout_merges_as_plotly_does(props):
         update_axes(ours, "y", autorange="reversed")
         theirs.update_yaxes(autorange="reversed")
         assert ours.to_plotly_json() == theirs.to_plotly_json()
+
+
+def _plotly_payload(div: str) -> tuple:
+    """The data and layout a figure's <div> hands to Plotly.newPlot, numpy arrays (``bdata``) as lists."""
+    import base64
+    import json
+
+    def plain(o):
+        if isinstance(o, dict):
+            if "bdata" in o:
+                return np.frombuffer(base64.b64decode(o["bdata"]), dtype=np.dtype(o["dtype"])).tolist()
+            return {k: plain(v) for k, v in o.items()}
+        return [plain(v) for v in o] if isinstance(o, list) else o
+
+    m = re.search(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*(\{.*\}),\s*\{"displaylogo', div, re.S)
+    return plain(json.loads(m.group(1))), plain(json.loads(m.group(2)))
+
+
+def test_figure_div_draws_the_figure_plotly_would(tmp_path):
+    """figure_div reads the figure without plotly's deep copy: the same data and layout reach plotly.js."""
+    import plotly.io as pio
+
+    from villagestudy.viz.offline import DEFAULT_CONFIG, figure_div
+
+    study = vs.load_study(write_tiny_study(tmp_path / "s"))
+    table = vs.compute_indicators(study)
+    figs = [vs.viz.village_map(study, table, "farmland_area_mu"), income_trend(study),
+            ranked_bar(table, "farmland_area_mu", study=study),
+            go.Figure(go.Bar(x=np.array([1.5, 2.5]), y=np.array([3, 4]), name="<b>甲</b>"))]
+    for fig in figs:
+        ours = figure_div(fig, div_id="f")
+        theirs = pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False, div_id="f",
+                             config=DEFAULT_CONFIG, validate=False,
+                             default_height="100%" if fig.layout.height else "480px")
+        assert _plotly_payload(ours) == _plotly_payload(theirs)

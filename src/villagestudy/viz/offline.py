@@ -48,7 +48,10 @@ def figure_json_size(fig: go.Figure) -> int:
 def figure_div(fig: go.Figure, *, config: dict | None = None, div_id: str | None = None) -> str:
     """One figure as an HTML ``<div>`` + script, without plotly.js and without MathJax."""
     height = "100%" if fig.layout.height else "480px"
-    return pio.to_html(fig, include_plotlyjs=False, include_mathjax=False, full_html=False,
+    # The figure's own data and layout, as plotly keeps them: passing the Figure makes plotly deep-copy
+    # every coordinate first (fig.to_dict()), a tenth of a report's time. A test checks the JSON is the same.
+    spec = {"data": fig._data, "layout": fig._layout} if isinstance(fig, go.Figure) else fig
+    return pio.to_html(spec, include_plotlyjs=False, include_mathjax=False, full_html=False,
                        config={**DEFAULT_CONFIG, **(config or {})}, div_id=div_id, validate=False,
                        default_height=height)
 
