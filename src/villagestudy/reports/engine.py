@@ -17,6 +17,12 @@ handling), and nothing one notebook defines is visible to the next:
   kernel), after ``max_notebooks`` notebooks, and when the resident memory of
   the kernel process passes ``max_rss_mb``.
 
+After each reset the kernel freezes what is alive (``gc.freeze``: imported
+modules, the batch's context), so that the garbage collector no longer scans
+it: the reset's collection then costs milliseconds instead of 0.1-0.2 s.
+Frozen objects that later become garbage are freed with the kernel, which is
+replaced after ``max_notebooks`` notebooks or above ``max_rss_mb``.
+
 What the warm kernel keeps on purpose is the state of imported modules. A
 notebook that changes a library's global settings (say ``plotly.io.templates.default``)
 changes them for the next notebooks of that kernel too: such notebooks should
