@@ -164,3 +164,36 @@ def test_an_unknown_engine_is_refused_before_any_work(study, tmp_path):
     with pytest.raises(UsageError, match="--engine must be one of warm, fresh"):
         run_reports(study, out=tmp_path / "out", engine="lukewarm", progress=False)
     assert not (tmp_path / "out").exists()
+
+
+def test_threads_run_notebooks_in_their_own_folders_without_moving_the_process(tmp_path):
+    """Dask workers run towns in threads of one process: each warm kernel works in the folder it is
+    given (``kernel_cwd``), and the process's own working directory never moves."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('town_id = ""', metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("import os\nprint('cwd=' + os.getcwd())")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "where.ipynb")
+    folders = [tmp_path / f"town{k}" for k in range(4)]
+    for folder in folders:
+        folder.mkdir()
+    before = os.getcwd()
+
+    def run(folder: Path) -> str:
+        out = folder / "out.ipynb"
+        pm.execute_notebook(str(tmp_path / "where.ipynb"), str(out), parameters={"town_id": folder.name},
+                            engine_name=ENGINE_NAME, kernel_cwd=str(folder), progress_bar=False,
+                            kernel_name="python3")
+        return nbformat.read(out, as_version=4).cells[-1].outputs[0]["text"].strip()
+
+    register()
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            seen = list(pool.map(run, folders))
+    finally:
+        POOL.shutdown()
+    assert seen == [f"cwd={folder}" for folder in folders]
+    assert os.getcwd() == before

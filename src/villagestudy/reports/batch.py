@@ -181,9 +181,8 @@ def _render_attempts(job: TownJob, out: Path, work: Path, result: TownResult, re
                 job.notebook, str(executed), parameters={**job.parameters, "comparison_path": str(comparison), "tables_path": str(tables)},
                 kernel_name=KERNEL_NAME,
                 execution_timeout=EXECUTION_TIMEOUT_S, start_timeout=START_TIMEOUT_S, progress_bar=False,
-                log_output=False, cwd=str(Path(job.notebook).parent),
-                extra_arguments=list(KERNEL_ARGUMENTS),
-                **_engine_arguments(job.engine, socket_dir),
+                log_output=False, extra_arguments=list(KERNEL_ARGUMENTS),
+                **_engine_arguments(job.engine, socket_dir, str(Path(job.notebook).parent)),
             )
             title = f"{job.town_name} · villagestudy"
             page = notebook_to_html(executed, title, plotly_src=job.plotly_src, inline_plotly=job.inline_plotly,
@@ -245,14 +244,19 @@ def _socket_dir(work: Path) -> str:
 ENGINES = ("warm", "fresh")
 
 
-def _engine_arguments(engine: str, socket_dir: str) -> dict:
-    """papermill arguments for ``engine``: the worker's warm kernel, or a new kernel for this town."""
+def _engine_arguments(engine: str, socket_dir: str, cwd: str) -> dict:
+    """papermill arguments for ``engine``: the worker's warm kernel, or a new kernel for this town, run in ``cwd``.
+
+    The warm engine is told the kernel's folder (``kernel_cwd``) instead of
+    papermill's ``cwd``, which changes the directory of the whole process: Dask
+    workers run towns in several threads at once.
+    """
     if engine == "warm":
         from .engine import ENGINE_NAME, register
 
         register()  # in code as well as by entry point: an editable install may predate the entry point
-        return {"engine_name": ENGINE_NAME}
-    return {"kernel_manager_class": ipc_kernel_manager(socket_dir)}
+        return {"engine_name": ENGINE_NAME, "kernel_cwd": cwd}
+    return {"kernel_manager_class": ipc_kernel_manager(socket_dir), "cwd": cwd}
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -349,7 +349,10 @@ class WarmEngine(Engine):
     Takes papermill's usual arguments (``kernel_name``, ``start_timeout``,
     ``execution_timeout``, ``log_output``, ``stdout_file``, ``stderr_file``,
     ``cwd`` given as ``input_path``'s folder by papermill) plus ``max_notebooks``
-    and ``max_rss_mb`` (see the module documentation).
+    and ``max_rss_mb`` (see the module documentation), and ``kernel_cwd``: the
+    kernel's working directory, for callers that run notebooks in several threads
+    of one process and so cannot use papermill's ``cwd`` (it changes the
+    process's directory).
 
     Examples
     --------
@@ -386,8 +389,10 @@ class WarmEngine(Engine):
                                  **kwargs):
         max_notebooks = max_notebooks or _env_number(MAX_NOTEBOOKS_ENV, DEFAULT_MAX_NOTEBOOKS)
         max_rss_mb = max_rss_mb or _env_number(MAX_RSS_ENV, DEFAULT_MAX_RSS_MB)
-        # papermill runs the engine inside its ``cwd`` (a fresh kernel inherits it): the warm one moves there
-        cwd = kwargs.pop("cwd", None) or os.getcwd()
+        # papermill runs the engine inside its ``cwd`` (a fresh kernel inherits it): the warm one moves there.
+        # ``kernel_cwd`` says it without papermill's chdir, which changes the whole process: threads that
+        # run notebooks side by side (Dask workers) pass it instead of papermill's ``cwd``.
+        cwd = kwargs.pop("kernel_cwd", None) or kwargs.pop("cwd", None) or os.getcwd()
         extra_arguments = kwargs.pop("extra_arguments", None)
         # a kernel manager of the caller's would be started and stopped per notebook: the pool owns them
         kwargs = remove_args(["input_path", "timeout", "startup_timeout", "kernel_manager_class", "km"], **kwargs)
