@@ -39,10 +39,15 @@ def test_a_loaded_study_is_not_loaded_again(tiny_study_dir, tmp_path, monkeypatc
     from villagestudy.io import load_study
     from villagestudy.reports import batch
 
+    from types import SimpleNamespace
+
+    from villagestudy import Scenario, evaluate
+
     study = load_study(tiny_study_dir)
+    shown = SimpleNamespace(comparison=evaluate(study, Scenario(runs=0)))  # what the context gives the key figures
     calls = []
     monkeypatch.setattr(batch, "load_study", lambda *a, **k: calls.append(a) or pytest.fail("loaded again"))
-    monkeypatch.setattr(batch, "_store_context", lambda *a, **k: None)
+    monkeypatch.setattr(batch, "_store_context", lambda *a, **k: shown)
     monkeypatch.setattr(batch, "_run_jobs", lambda jobs_list, todo, progress, runner: [])
     result = batch.run_reports(tiny_study_dir, loaded=study, out=tmp_path / "out", progress=False, jobs=1,
                                engine="fresh")
