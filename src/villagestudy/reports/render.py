@@ -128,7 +128,8 @@ def _exporter(nbconvert_pass: bool = False):
     c = Config()
     c.TagRemovePreprocessor.remove_cell_tags = {"injected-parameters", "parameters", "remove"}
     c.TagRemovePreprocessor.enabled = True
-    exporter = (HTMLExporter if nbconvert_pass else ReportExporter)(config=c, template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
+    exporter_class = HTMLExporter if nbconvert_pass else ReportExporter
+    exporter = exporter_class(config=c, template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
