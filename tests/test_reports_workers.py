@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import papermill as pm
@@ -11,7 +12,8 @@ import psutil
 import pytest
 
 from villagestudy.reports.engine import ENGINE_NAME, POOL, register
-from villagestudy.reports.workers import KERNEL_NAME, PRELOAD, InProcess, WorkerPool
+from villagestudy.reports.naming import TownResult
+from villagestudy.reports.workers import KERNEL_NAME, PRELOAD, InProcess, KernelThreads, WorkerPool
 
 pytestmark = pytest.mark.slow
 
@@ -70,3 +72,66 @@ def test_worker_pool_starts_every_worker_and_its_kernel_before_any_job():
     assert pool.clean
     time.sleep(1)
     assert not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kernels)
+
+
+def test_kernel_threads_start_a_kernel_per_thread_before_any_job_and_run_each_town_in_one_of_them(tmp_path):
+    register()
+    POOL.shutdown()
+    notebook = _notebook(tmp_path)
+
+    def render(job: SimpleNamespace) -> TownResult:  # render_town with the warm engine, reduced to the kernel
+        executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
+                                       parameters={"x": int(job.town_id)},
+                                       engine_name=ENGINE_NAME, kernel_name=KERNEL_NAME, progress_bar=False,
+                                       kernel_cwd=str(tmp_path))
+        pid, preloaded = executed.cells[-1].outputs[0]["text"].split()
+        return TownResult(job.town_id, pid, preloaded, "ok")
+
+    results: list[TownResult] = []
+    threads = KernelThreads(2, warm=True)
+    with threads:
+        deadline = time.monotonic() + 120
+        while len(POOL.kernels) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(POOL.kernels) == 2  # one kernel per thread, started before any town
+        pids = {k.km.provisioner.pid for k in POOL.kernels.values()}
+        threads.run([_job(i) for i in range(6)], render, lambda r: results.append(r) or True)
+    assert threads.clean and sorted(int(r.town_id) for r in results) == list(range(6))
+    assert {int(r.town_name) for r in results} <= pids and len(pids) == 2  # every town in one of the two kernels
+    assert all(r.safe_name == "True" for r in results)  # the package was imported before the first town
+    assert POOL.kernels == {}  # each thread stopped its kernel as it ended
+
+
+def _job(i: int) -> SimpleNamespace:
+    return SimpleNamespace(town_id=str(i), town_name=f"town {i}", safe_name=f"town_{i}")
+
+
+def test_kernel_threads_record_a_crashed_job_as_failed_and_stop_when_told():
+    def render(job: SimpleNamespace) -> TownResult:
+        if job.town_id == "0":
+            raise RuntimeError("boom")
+        time.sleep(0.2)
+        return TownResult(job.town_id, job.town_name, job.safe_name, "ok")
+
+    seen: list[TownResult] = []
+    threads = KernelThreads(2, warm=False)
+    started = time.monotonic()
+    with threads:
+        # the second result says "stop" (a full disk): the other 48 towns never start
+        threads.run([_job(i) for i in range(50)], render, lambda r: seen.append(r) or len(seen) < 2)
+    assert not threads.clean and len(seen) == 2 and time.monotonic() - started < 5
+    crashed = next(r for r in seen if r.town_id == "0")
+    assert crashed.status == "failed" and "RuntimeError: boom" in crashed.error
+    assert not any(t.is_alive() for t in threads.threads)
+
+
+def test_kernel_threads_that_all_break_still_account_for_every_town():
+    threads = KernelThreads(2, warm=False)
+    seen: list[TownResult] = []
+    with threads:
+        for thread in threads.threads:  # stand-in for a thread that breaks outside any town
+            threads.jobs.put(None)
+        for thread in threads.threads:
+            thread.join(5)
+        threads.run([_job(i) for i in range(3)], render=None, record=lambda r: seen.append(r) or True)
+    assert sorted(r.town_id for r in seen) == ["0", "1", "2"] and {r.status for r in seen} == {"failed"}

@@ -90,7 +90,7 @@ def add_commands(sub) -> None:
     s.add_argument("--town", action="append", metavar="ID", help="only this town (repeatable)")
     s.add_argument("--year", type=_year, help="report year (default: the study's year)")
     s.add_argument("--lang", choices=["zh", "en"], default="zh", help="report language (default zh)")
-    s.add_argument("--jobs", type=int, default=None, help="parallel worker processes (default: number of cores)")
+    s.add_argument("--jobs", type=int, default=None, help="towns made at once (default: number of cores)")
     s.add_argument("--force", action="store_true", help="remake reports whose inputs did not change")
     s.add_argument("--notebook", type=Path, help="report notebook (default notebooks/town_report.ipynb)")
     s.add_argument("--weights", type=_json_arg, help='pillar weights as JSON, e.g. \'{"governance": 2}\'')

@@ -10,8 +10,9 @@ replaces a good earlier report.
 
 The output folder is guarded by :mod:`villagestudy.reports.outfolder`: one run
 at a time (a lock naming the run that holds it), one study per folder (a
-manifest), working files in a folder of the run's own. Worker processes die
-with the main process (``kill -9`` or Ctrl-C leaves no worker writing on), and
+manifest), working files in a folder of the run's own. Workers (threads or
+processes, :mod:`villagestudy.reports.workers`) and their kernels die with the
+main process (``kill -9`` or Ctrl-C leaves no worker writing on), and
 their partial files stay in the run's working folder, which the next run
 removes. File names come from :mod:`villagestudy.reports.naming`.
 """
@@ -40,7 +41,8 @@ from ..study import Study
 from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
 from .pdf import html_to_pdf
-from .workers import KERNEL_ARGUMENTS, KERNEL_NAME, START_TIMEOUT_S, InProcess, WorkerPool
+from .workers import (KERNEL_ARGUMENTS, KERNEL_NAME, MAX_KERNEL_THREADS, START_TIMEOUT_S, InProcess, KernelThreads,
+                      WorkerPool)
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
 
@@ -137,7 +139,7 @@ def _recorded_key_figures(job: TownJob) -> dict:
 
 
 def render_town(job: TownJob, retries: int = 1) -> TownResult:
-    """Execute and render one town's report (runs in a worker process).
+    """Execute and render one town's report (runs in a worker thread or process).
 
     Every file is first written in the run's working folder, then moved into
     the output folder; the sidecar JSON (the reuse key, the key figures) comes
@@ -292,7 +294,10 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
         report of the study already in the folder.
     year, lang : report year (default the study's) and language (``zh`` or ``en``).
     jobs : int, optional
-        Worker processes; default the number of cores.
+        Towns made at once; default the number of cores. With the warm engine,
+        up to :data:`~villagestudy.reports.workers.MAX_KERNEL_THREADS` run in
+        threads of this process (each driving a kernel of its own), more in
+        worker processes.
     force : bool
         Remake reports whose inputs have not changed.
     notebook : path, optional
@@ -468,13 +473,15 @@ class _OnCluster:
 
 
 def _runner(todo: int, jobs: int | None, scheduler: str | None, engine: str):
-    """Where ``todo`` town jobs run: a cluster, this process (one job) or local worker processes."""
+    """Where ``todo`` town jobs run: a cluster, this process (one job), its threads or worker processes."""
     if scheduler is not None:
         return _OnCluster(scheduler, jobs)
     workers = max(1, min(jobs or os.cpu_count() or 1, todo or 1))
     warm = engine == "warm" and todo > 0
     if workers == 1:
         return InProcess(warm)
+    if warm and workers <= MAX_KERNEL_THREADS:
+        return KernelThreads(workers, warm)
     return WorkerPool(workers, warm)
 
 

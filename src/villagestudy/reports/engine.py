@@ -41,6 +41,7 @@ environment variables ``VILLAGESTUDY_WARM_MAX_NOTEBOOKS`` (default 100) and
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import shutil
@@ -313,6 +314,24 @@ class KernelPool:
         if kernel is not None:
             kernel.shutdown()
 
+    def kill(self) -> None:
+        """Kill every kernel process of this process at once, leaving their clients alone.
+
+        For a batch that stops (Ctrl-C, a full disk) while threads are running
+        notebooks: a thread's client is not for other threads to close. Each
+        thread's notebook then fails on its dead kernel and the thread discards
+        the kernel itself; :meth:`shutdown` (at exit) removes what is left.
+        """
+        import signal
+
+        with self._lock:
+            kernels = list(self.kernels.values())
+        for kernel in kernels:
+            pid = kernel.pid or getattr(getattr(kernel.km, "provisioner", None), "pid", None)
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
     def shutdown(self) -> None:
         """Stop every kernel of the process."""
         with self._lock:
@@ -341,6 +360,11 @@ def prestart_kernel(kernel_name: str = "python3", *, preload: tuple[str, ...] = 
 def shutdown_kernels() -> None:
     """Stop this process's warm kernels (a batch calls it when its workers are done)."""
     POOL.shutdown()
+
+
+def discard_kernel(kernel_name: str = "python3") -> None:
+    """Stop this thread's warm kernel of that name (a thread that ends its work calls it)."""
+    POOL.discard(kernel_name)
 
 
 class WarmEngine(Engine):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -93,9 +94,23 @@ def accessible(page: str) -> str:
     return _IMAGE_WITHOUT_ALT.sub(rf'<img \1 alt="{NO_ALT_TEXT}"\2>', page)
 
 
-@lru_cache(maxsize=2)
+_THREAD = threading.local()
+
+
 def _exporter(nbconvert_pass: bool = False):
-    """The report exporter; ``nbconvert_pass``: nbconvert's own HTMLExporter, for comparison in the tests."""
+    """This thread's report exporter (an exporter keeps per-notebook state: one per thread that renders).
+
+    ``nbconvert_pass``: nbconvert's own HTMLExporter, for comparison in the tests.
+    """
+    made = getattr(_THREAD, "exporters", None)
+    if made is None:
+        made = _THREAD.exporters = {}
+    if nbconvert_pass not in made:
+        made[nbconvert_pass] = _new_exporter(nbconvert_pass)
+    return made[nbconvert_pass]
+
+
+def _new_exporter(nbconvert_pass: bool):
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML

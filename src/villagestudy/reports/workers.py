@@ -1,13 +1,22 @@
-"""Where a batch's town jobs run: in this process, or in worker processes that die with it.
+"""Where a batch's town jobs run: in this process, in its threads, or in worker processes that die with it.
 
 The workers start (and, with the warm engine, start their kernel and import
 the package in it) when the batch opens them, before it computes its
 study-wide context: kernel start-up and imports then overlap that work
 instead of following it.
+
+Threads or processes: with the warm engine a town's work is done in its
+kernel (about 1 s of CPU a town); the thread that drives it (papermill,
+nbclient, nbconvert) needs about 0.2 s of this process's interpreter lock a
+town. Up to :data:`MAX_KERNEL_THREADS` jobs therefore share this process
+(the lock stays under about 70% busy) and no worker re-imports papermill and
+the package (2-3 s of CPU each); beyond that, worker processes.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import signal
 import threading
 import time
@@ -23,6 +32,9 @@ KERNEL_NAME = "python3"
 #: the kernel's start-up log is noise in a batch
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 START_TIMEOUT_S = 120
+#: up to this many jobs run in threads of the batch's process (:class:`KernelThreads`), more in worker processes
+#: (:class:`WorkerPool`): see the module's documentation
+MAX_KERNEL_THREADS = 4
 #: what a report kernel imports before its first town (the report notebook's own imports)
 PRELOAD = ("plotly.io", "villagestudy.reports")
 
@@ -61,6 +73,92 @@ class InProcess:
         from .engine import shutdown_kernels
 
         shutdown_kernels()  # this process's warm kernel is not needed after the batch
+
+
+class KernelThreads:
+    """Run the jobs in ``workers`` threads of this process, each with a warm kernel of its own.
+
+    A thread only drives its kernel (papermill, nbclient) and renders the
+    executed notebook: the kernels do the report's work, in processes of their
+    own, so a few threads share this process without the interpreter's lock
+    holding them back, and no worker process imports papermill and the package
+    again (2-3 s of CPU each). Kernels die with this process (ipykernel's
+    parent polling); on Ctrl-C or a full disk they are killed at once and the
+    threads end with them. ``warm``: each thread starts its kernel now.
+    """
+
+    def __init__(self, workers: int, warm: bool) -> None:
+        self.workers, self.warm = workers, warm
+        self.jobs: queue.Queue = queue.Queue()
+        self.done: queue.Queue = queue.Queue()
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.clean = False
+
+    def __enter__(self) -> "KernelThreads":
+        self.threads = [threading.Thread(target=self._serve, name=f"villagestudy-town-{i + 1}", daemon=True)
+                        for i in range(self.workers)]
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def _serve(self) -> None:
+        from .engine import discard_kernel
+
+        try:
+            if self.warm:
+                prestart()
+            while not self.stopping.is_set():
+                item = self.jobs.get()
+                if item is None:
+                    break
+                render, job = item
+                try:
+                    res = render(job)
+                except BaseException as e:  # render_town records its own errors: this is the thread's end
+                    res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
+                                     error=f"worker failed: {type(e).__name__}: {e}")
+                self.done.put(res)
+        finally:
+            discard_kernel(KERNEL_NAME)
+
+    def run(self, todo: list, render: Callable, record: Callable[[TownResult], bool]) -> None:
+        for job in todo:
+            self.jobs.put((render, job))
+        for _ in self.threads:
+            self.jobs.put(None)
+        waiting = {job.town_id: job for job in todo}
+        while waiting:
+            res = self._next_result(waiting)
+            waiting.pop(res.town_id, None)
+            if not record(res):
+                return
+        self.clean = True
+
+    def _next_result(self, waiting: dict) -> TownResult:
+        """The next town's result; once every thread has ended, a failed result for a town still waiting."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self.done.get(timeout=1.0)
+            if not any(thread.is_alive() for thread in self.threads) and self.done.empty():
+                job = next(iter(waiting.values()))  # only if the threads themselves broke
+                return TownResult(job.town_id, job.town_name, job.safe_name, "failed",
+                                  error="worker failed: every worker thread ended before this town")
+
+    def __exit__(self, *exc) -> None:
+        from .engine import POOL
+
+        if not (self.clean and not any(exc)):
+            # Ctrl-C, a full disk or an error: no new town starts, and the running ones end with their kernels
+            self.stopping.set()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self.jobs.get_nowait()
+            for _ in self.threads:
+                self.jobs.put(None)
+            POOL.kill()
+        for thread in self.threads:
+            thread.join(timeout=None if self.clean else 10)
 
 
 class WorkerPool:
