@@ -14,6 +14,9 @@ with ``--jobs 1`` and ``--jobs 2``, their ratio to the floor (aim: at most 0.5
 with one job) and the speed-up of two jobs over one (aim: at least 1.8). CPU
 seconds (this process and all its finished children: workers, kernels) are
 printed too: unlike wall time they hardly move when other work loads the machine.
+The command's own "Time:" line splits each run into the towns and the serial part
+before and after them (start-up, study load, study-wide results, index): the
+speed-up of the towns alone is printed beside the whole run's.
 ``--fresh`` adds the same batch with a new kernel per town, for comparison;
 ``--sample`` adds HTML sizes of the bundled sample's reports: shared plotly.js, and
 self-contained against the 2 MB limit. ``--repeat N`` runs each batch N times (in rounds of
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -71,10 +75,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def batch(study: Path, out: Path, jobs: int, inline: bool = False, engine: str = "warm") -> tuple[float, float, int]:
-    """Wall and CPU seconds of ``villagestudy reports`` as a user runs it, and the number of reports.
+def batch(study: Path, out: Path, jobs: int, inline: bool = False,
+          engine: str = "warm") -> tuple[float, float, int, dict]:
+    """Wall and CPU seconds of ``villagestudy reports`` as a user runs it, the number of reports, and its steps.
 
     The command's whole run: its start-up, the study's load, the study-wide context and every town.
+    The steps are the seconds the command itself prints (its "Time:" line): ``context``, ``towns``.
     """
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "villagestudy", "reports", str(study), "--out", str(out), "--jobs", str(jobs),
@@ -84,12 +90,22 @@ def batch(study: Path, out: Path, jobs: int, inline: bool = False, engine: str =
     dt, dc = time.perf_counter() - t, cpu_seconds() - c
     if done.returncode != 0:
         raise SystemExit(f"reports failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return dt, dc, len(html_sizes(out))
+    return dt, dc, len(html_sizes(out)), command_steps(done.stdout)
 
 
-def best(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
-    """The least wall and the least CPU seconds of repeated runs (other work on the machine only adds)."""
-    return min(r[0] for r in runs), min(r[1] for r in runs), runs[0][2]
+def command_steps(output: str) -> dict:
+    """The seconds of the study-wide results and of the towns, from the command's "Time:" line."""
+    found = re.search(r"study-wide results ([\d.]+) s, \d+ town\(s\) ([\d.]+) s", output)
+    if not found:
+        raise SystemExit(f"no Time: line in the command's output:\n{output[-2000:]}")
+    return {"context": float(found.group(1)), "towns": float(found.group(2))}
+
+
+def best(runs: list[tuple]) -> tuple[float, float, int, dict]:
+    """The least wall and the least CPU seconds of repeated runs (other work on the machine only adds),
+    and the steps of the run with the least wall seconds."""
+    fastest = min(runs, key=lambda r: r[0])
+    return fastest[0], min(r[1] for r in runs), runs[0][2], fastest[3]
 
 
 def html_sizes(out: Path) -> list[int]:
@@ -129,15 +145,20 @@ def main() -> None:
         for _ in range(max(1, args.repeat)):  # in rounds, so that a busy spell slows both alike
             for jobs in (1, 2):
                 runs[jobs].append(batch(study, out, jobs=jobs, engine=engine))
-        (t1, c1, n), (t2, c2, _) = (best(runs[1]), best(runs[2]))
+        (t1, c1, n, s1), (t2, c2, _, s2) = (best(runs[1]), best(runs[2]))
         print(f"{engine:8s}{n:6d}{1:5d}{t1:9.1f}{t1 / n:9.2f}{t1 / n / floor:8.2f}{'':>9s}"
               f"{c1 / n:13.2f}{c1 / n / floor_cpu:12.2f}")
         print(f"{engine:8s}{n:6d}{2:5d}{t2:9.1f}{t2 / n:9.2f}{t2 / n / floor:8.2f}{t1 / t2:9.2f}"
               f"{c2 / n:13.2f}{c2 / n / floor_cpu:12.2f}")
+        for jobs, steps, total in ((1, s1, t1), (2, s2, t2)):
+            print(f"  --jobs {jobs}, the command's steps: {total - steps['towns']:.1f} s before and after the towns "
+                  f"(of which study-wide results {steps['context']:.1f} s), towns {steps['towns']:.1f} s")
+        print(f"  speed-up of the towns alone (two jobs over one): {s1['towns'] / s2['towns']:.2f}; the part "
+              f"before and after the towns is serial: it bounds the whole run's speed-up (Amdahl)")
         if args.repeat > 1:
             for jobs in (1, 2):
                 print(f"  all runs, {engine} --jobs {jobs}: " + ", ".join(f"{t:.1f} s ({c:.1f} CPU s)"
-                                                                        for t, c, _ in runs[jobs]))
+                                                                        for t, c, _, _ in runs[jobs]))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes on the machine slow every line alike)")
     if args.sample:
         shared = WORK / "reports_sample_shared"

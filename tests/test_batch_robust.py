@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -374,3 +375,19 @@ def test_reports_prints_names_safe_for_terminals(tmp_path):
     text = "\n".join(result_lines(batch))
     assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b[2J" in text and "东镇" in text
+
+
+def test_the_command_says_where_its_time_went(quick, tmp_path):
+    study, nb = quick
+    done = _cli(study, "--out", tmp_path / "out", "--notebook", nb, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("Time: "))
+    found = re.fullmatch(r"Time: ([\d.]+) s in all: study-wide results ([\d.]+) s, 2 town\(s\) ([\d.]+) s "
+                         r"\(([\d.]+) s a town\), index ([\d.]+) s, the rest \(start-up, study load, kernels started "
+                         r"and stopped\) ([\d.]+) s", line)
+    assert found, line
+    total, context, towns, each, index, rest = map(float, found.groups())
+    assert abs(context + towns + index + rest - total) <= 0.25 and abs(towns / 2 - each) <= 0.03
+    assert towns > 0 and rest > 0  # the command's own start-up (imports, load) takes time too
+    again = _cli(study, "--out", tmp_path / "out", "--notebook", nb)  # everything reused: no town made
+    assert "0 town(s) 0.0 s," in again.stdout and "a town)" not in again.stdout

@@ -51,7 +51,7 @@ def cmd_reports(args) -> int:
                             jobs=args.jobs, force=args.force, notebook=args.notebook, parameters=params,
                             inline_plotly=True, shared_assets=args.shared_assets, pdf=args.pdf,
                             progress=not args.quiet, scheduler=args.scheduler, engine=args.engine, wait=args.wait)
-    for line in result_lines(batch):
+    for line in result_lines(batch, command_seconds=_seconds_since_start()):
         print(line)
     if batch.failed:
         print(f"{len(batch.failed)} town(s) failed.", file=sys.stderr)
@@ -59,8 +59,43 @@ def cmd_reports(args) -> int:
     return 0
 
 
-def result_lines(batch) -> list[str]:
-    """What ``reports`` prints: a line per town and the index; text from data made safe for terminals."""
+def _seconds_since_start() -> float | None:
+    """Wall seconds since this process started (its imports included), or None where it cannot be read."""
+    import time
+
+    import psutil
+
+    try:
+        return time.time() - psutil.Process().create_time()
+    except psutil.Error:
+        return None
+
+
+def time_line(timings: dict, command_seconds: float | None = None) -> str | None:
+    """Where a batch's time went, in one line (None when the batch recorded no steps).
+
+    Examples
+    --------
+    >>> time_line({"context": 4.41, "towns": 23.4, "made": 20, "index": 0.12}, command_seconds=32.3)
+    'Time: 32.3 s in all: study-wide results 4.4 s, 20 town(s) 23.4 s (1.17 s a town), index 0.1 s, the rest (start-up, study load, kernels started and stopped) 4.4 s'
+    """
+    if "towns" not in timings:
+        return None
+    made = timings["made"]
+    each = f" ({timings['towns'] / made:.2f} s a town)" if made else ""
+    parts = [f"study-wide results {timings['context']:.1f} s", f"{made} town(s) {timings['towns']:.1f} s{each}"]
+    if "index" in timings:
+        parts.append(f"index {timings['index']:.1f} s")
+    if command_seconds is None:
+        return "Time: " + ", ".join(parts)
+    rest = command_seconds - timings["context"] - timings["towns"] - timings.get("index", 0.0)
+    parts.append(f"the rest (start-up, study load, kernels started and stopped) {max(rest, 0.0):.1f} s")
+    return f"Time: {command_seconds:.1f} s in all: " + ", ".join(parts)
+
+
+def result_lines(batch, command_seconds: float | None = None) -> list[str]:
+    """What ``reports`` prints: a line per town, the index and where the time went; text from data made
+    safe for terminals."""
     lines = []
     for r in batch.results:
         line = f"  {r.status:7s} {terminal_safe(r.town_id)} {terminal_safe(r.town_name)}"
@@ -71,6 +106,9 @@ def result_lines(batch) -> list[str]:
             line += f"\n          {terminal_safe(r.error)}  [log: {terminal_safe(log)}]"
         lines.append(line)
     lines.append(f"Index: {terminal_safe(batch.out_dir / 'index.html')}")
+    timing = time_line(getattr(batch, "timings", {}), command_seconds)
+    if timing:
+        lines.append(timing)
     return lines
 
 

@@ -76,6 +76,9 @@ class BatchResult:
     out_dir: Path
     results: list[TownResult]
     provenance: dict
+    #: wall seconds of the run's steps: ``context`` (study-wide results), ``towns`` (every town made, the
+    #: first kernel's start included), ``index``; and ``made``, the number of towns made
+    timings: dict = field(default_factory=dict)
 
     @property
     def failed(self) -> list[TownResult]:
@@ -368,6 +371,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
     with folder_lock(out_dir, wait=wait):
         claim_folder(out_dir, study=study_name, study_path=str(study_path), fingerprint=loaded.fingerprint)
         results: list[TownResult] = []
+        timings: dict = {"made": 0}
         failure: OSError | None = None
         index_error: OSError | None = None
         with run_workdir(out_dir) as work:
@@ -387,6 +391,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                 # study-wide context are computed
                 with _runner(len(todo), jobs, scheduler, engine) as runner:
                     figures: dict = {}
+                    step = time.perf_counter()
                     if todo:
                         context = work / f"context-{loaded.fingerprint}.pkl"
                         shown = _store_context(loaded, context, year, extra).comparison
@@ -395,7 +400,9 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                             job.parameters["context_path"] = str(context)
                     for job in jobs_list:  # a report reused as it is keeps the figures recorded with it
                         job.key_figures = figures.get(job.town_id) or _recorded_key_figures(job)
+                    timings["context"], step = time.perf_counter() - step, time.perf_counter()
                     results = _run_jobs(jobs_list, todo, progress, runner)
+                    timings.update(towns=time.perf_counter() - step, made=len(todo))
                 by_town = {job.town_id: job.key_figures for job in jobs_list}
                 for r in results:
                     r.key_figures = by_town.get(r.town_id, {})
@@ -408,7 +415,9 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
                 raise
             fatal = next((r for r in results if r.fatal), None)
             if failure is None:
+                step = time.perf_counter()
                 index_error = _write_index_safely(out_dir, results, provenance, lang, known, work)
+                timings["index"] = time.perf_counter() - step
         if failure is not None or fatal is not None or index_error is not None:
             # the working folder is gone now, which may have freed enough space for the index
             _write_index_safely(out_dir, results, provenance, lang, known, None)
@@ -416,7 +425,7 @@ def run_reports(study: str | Path | None = None, out: str | Path | None = None, 
             detail = fatal.error if fatal is not None else disk_error_message(out_dir, failure or index_error)
             raise OutputFolderError(f"{detail} ({made} report(s) made in this run; the index page lists the "
                                     "reports in the folder)")
-    return BatchResult(out_dir, results, provenance)
+    return BatchResult(out_dir, results, provenance, timings)
 
 
 def _write_index_safely(out_dir: Path, results: list, provenance: dict, lang: str, order: list[str],
