@@ -240,7 +240,8 @@ def test_killing_the_main_process_stops_every_worker_and_a_rerun_is_right(quick,
     _complete_reports(out)
     assert {p.name: p.read_bytes() for p in out.glob("town_*")} == before  # the earlier reports are intact
     if how == "ctrl-c":
-        assert main.returncode == 130 and "Traceback" not in main.stderr.read()
+        stderr = main.stderr.read()
+        assert main.returncode == 130 and "Traceback" not in stderr, (main.returncode, stderr[-3000:])
         assert not list(out.glob(".work-*"))
     again = run_reports(study, out=out, notebook=nb, jobs=2, lang="en", progress=False)
     assert [r.status for r in again.results] == ["ok", "ok"]  # made anew in English, not the Chinese ones reused

@@ -98,8 +98,13 @@ class KernelThreads:
     def __enter__(self) -> "KernelThreads":
         self.threads = [threading.Thread(target=self._serve, name=f"villagestudy-town-{i + 1}", daemon=True)
                         for i in range(self.workers)]
-        for thread in self.threads:
-            thread.start()
+        try:
+            for thread in self.threads:
+                thread.start()
+        except BaseException:  # Ctrl-C while starting: the threads already started end with their kernels
+            self.threads = [thread for thread in self.threads if thread.ident is not None]
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def _serve(self) -> None:
