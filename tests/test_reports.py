@@ -131,6 +131,25 @@ def test_accessibility_pass_equals_nbconvert(sample_batch, tmp_path):
     assert str(BeautifulSoup(ours, features="html.parser")) == theirs
 
 
+def test_threads_render_side_by_side_each_with_its_own_exporter(sample_batch):
+    """An exporter keeps per-notebook state: threads rendering at once (batch threads, Dask workers) must not
+    share one, and their pages equal the pages rendered one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from villagestudy.reports.render import _exporter, notebook_to_html
+
+    executed = sorted(sample_batch.out_dir.glob("town_*.ipynb"))
+    one_by_one = [notebook_to_html(nb, nb.stem, plotly_src="assets/p.js", lang=lang)
+                  for nb in executed for lang in ("zh", "en")]
+    with ThreadPoolExecutor(4) as pool:
+        side_by_side = list(pool.map(lambda job: notebook_to_html(job[0], job[0].stem, plotly_src="assets/p.js",
+                                                                  lang=job[1]),
+                                     [(nb, lang) for nb in executed for lang in ("zh", "en")]))
+        exporters = set(pool.map(lambda _: id(_exporter()), range(4)))
+    assert side_by_side == one_by_one
+    assert _exporter() is _exporter() and id(_exporter()) not in exporters
+
+
 def test_failed_town_is_isolated_and_listed(tiny_batch):
     status = {r.town_id: r for r in tiny_batch.results}
     assert status["440100001"].status == "ok"
