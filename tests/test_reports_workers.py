@@ -135,3 +135,25 @@ def test_kernel_threads_that_all_break_still_account_for_every_town():
             thread.join(5)
         threads.run([_job(i) for i in range(3)], render=None, record=lambda r: seen.append(r) or True)
     assert sorted(r.town_id for r in seen) == ["0", "1", "2"] and {r.status for r in seen} == {"failed"}
+
+
+def test_kernel_threads_beyond_the_early_ones_start_their_kernel_when_the_towns_start(tmp_path):
+    register()
+    POOL.shutdown()
+    notebook = _notebook(tmp_path)
+
+    def render(job: SimpleNamespace) -> TownResult:
+        executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
+                                       parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
+                                       kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(tmp_path))
+        time.sleep(1.0)  # long enough for the other thread's kernel to start and take towns
+        return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
+
+    results: list[TownResult] = []
+    threads = KernelThreads(2, warm=True, early=1)
+    with threads:
+        time.sleep(3)  # the study-wide results would be computed now: one kernel only
+        assert len(POOL.kernels) == 1
+        threads.run([_job(i) for i in range(6)], render, lambda r: results.append(r) or True)
+    assert threads.clean and len(results) == 6
+    assert len({r.town_name for r in results}) == 2  # the second kernel, started with the towns, made some too
