@@ -13,7 +13,8 @@ import pytest
 
 from villagestudy.reports.engine import ENGINE_NAME, POOL, register
 from villagestudy.reports.naming import TownResult
-from villagestudy.reports.workers import KERNEL_NAME, PRELOAD, InProcess, KernelThreads, WorkerPool
+from villagestudy.reports.workers import (KERNEL_NAME, MAX_KERNEL_THREADS, PRELOAD, InProcess, KernelThreads, WorkerPool,
+                                          early_kernels)
 
 pytestmark = pytest.mark.slow
 
@@ -157,3 +158,15 @@ def test_kernel_threads_beyond_the_early_ones_start_their_kernel_when_the_towns_
         threads.run([_job(i) for i in range(6)], render, lambda r: results.append(r) or True)
     assert threads.clean and len(results) == 6
     assert len({r.town_name for r in results}) == 2  # the second kernel, started with the towns, made some too
+
+
+def test_where_the_jobs_of_a_batch_run():
+    from villagestudy.reports.batch import _runner
+
+    assert isinstance(_runner(20, 1, None, "warm"), InProcess)
+    two = _runner(20, 2, None, "warm")
+    assert isinstance(two, KernelThreads) and two.workers == 2 and two.early == early_kernels(2)
+    assert isinstance(_runner(20, MAX_KERNEL_THREADS, None, "warm"), KernelThreads)
+    assert isinstance(_runner(20, MAX_KERNEL_THREADS + 1, None, "warm"), WorkerPool)
+    assert isinstance(_runner(20, 2, None, "fresh"), WorkerPool)  # a new kernel per town: processes, as before
+    assert isinstance(_runner(1, 4, None, "warm"), InProcess)  # never more workers than towns
