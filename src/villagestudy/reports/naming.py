@@ -99,3 +99,8 @@ class TownResult:
     @property
     def html(self) -> str:
         return report_path("", self.safe_name, ".html").name
+
+    @classmethod
+    def worker_failed(cls, job, reason: str) -> "TownResult":
+        """A town whose worker (process, thread or cluster task) failed outside the town's own error handling."""
+        return cls(job.town_id, job.town_name, job.safe_name, "failed", error=f"worker failed: {reason}")

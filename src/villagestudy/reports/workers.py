@@ -135,8 +135,7 @@ class KernelThreads:
                 try:
                     res = render(job)
                 except BaseException as e:  # render_town records its own errors: this is the thread's end
-                    res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                     error=f"worker failed: {type(e).__name__}: {e}")
+                    res = TownResult.worker_failed(job, f"{type(e).__name__}: {e}")
                 self.done.put(res)
         finally:
             discard_kernel(KERNEL_NAME)
@@ -162,8 +161,7 @@ class KernelThreads:
                 return self.done.get(timeout=1.0)
             if not any(thread.is_alive() for thread in self.threads) and self.done.empty():
                 job = next(iter(waiting.values()))  # only if the threads themselves broke
-                return TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                  error="worker failed: every worker thread ended before this town")
+                return TownResult.worker_failed(job, "every worker thread ended before this town")
 
     def __exit__(self, *exc) -> None:
         from .engine import POOL
@@ -221,8 +219,7 @@ class WorkerPool:
             try:
                 res = fut.result()
             except Exception as e:  # the worker process itself died
-                res = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                 error=f"worker failed: {type(e).__name__}: {e}")
+                res = TownResult.worker_failed(job, f"{type(e).__name__}: {e}")
             if not record(res):
                 return
         self.clean = True

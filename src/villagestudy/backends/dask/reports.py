@@ -60,8 +60,7 @@ def run_jobs_on_dask(todo: list[TownJob], scheduler: str | None, workers: int | 
             try:
                 result = fut.result()
             except Exception as e:  # the task failed outside render_town's own error handling
-                result = TownResult(job.town_id, job.town_name, job.safe_name, "failed",
-                                    error=f"worker failed: {type(e).__name__}: {e}")
+                result = TownResult.worker_failed(job, f"{type(e).__name__}: {e}")
             record(result)
             fut.release()
 
