@@ -1,6 +1,4 @@
 """``python -m villagestudy``: the same as the ``villagestudy`` command."""
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

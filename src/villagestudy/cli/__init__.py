@@ -6,6 +6,7 @@ code 2 and no traceback (set ``VILLAGESTUDY_DEBUG=1`` to see one).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -64,5 +65,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``villagestudy`` command (and ``python -m villagestudy``): :func:`main`, then exit with its code.
+
+    The process ends right after: what it imported and loaded is left to the
+    operating system. The interpreter's last garbage collections over all of it
+    took about 0.8 s of every run on a 2-core machine; ``gc.freeze`` spares them
+    (exit handlers still run, and open files are still flushed and closed).
+    """
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
