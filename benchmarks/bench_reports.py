@@ -108,6 +108,26 @@ def best(runs: list[tuple]) -> tuple[float, float, int, dict]:
     return fastest[0], min(r[1] for r in runs), runs[0][2], fastest[3]
 
 
+def capacity_lines(one: list[tuple], two: list[tuple], cores: int) -> str:
+    """Each round's speed-up beside the most its CPU seconds allow on ``cores`` cores.
+
+    Two jobs cannot finish faster than their CPU seconds spread over the cores
+    they may use: speed-up <= min(2, cores) x wall(one job) / CPU(two jobs).
+    One job already keeps more than one core busy (its kernel starts and imports
+    while the command loads the study), so this bound is below 2.
+
+    >>> print(capacity_lines([(20.0, 24.0, 20, {})], [(13.0, 26.0, 20, {})], cores=2))
+      round 1: speed-up 1.54; at most 1.54 from the CPU seconds (2 cores x 20.0 s / 26.0 CPU s); one job kept 1.20 cores busy
+    """
+    lines = []
+    for i, (r1, r2) in enumerate(zip(one, two), start=1):
+        usable = min(2, cores)
+        lines.append(f"  round {i}: speed-up {r1[0] / r2[0]:.2f}; at most {usable * r1[0] / r2[1]:.2f} from the CPU "
+                     f"seconds ({usable} cores x {r1[0]:.1f} s / {r2[1]:.1f} CPU s); one job kept "
+                     f"{r1[1] / r1[0]:.2f} cores busy")
+    return "\n".join(lines)
+
+
 def html_sizes(out: Path) -> list[int]:
     return [p.stat().st_size for p in out.glob("town_*.html")]
 
@@ -155,6 +175,7 @@ def main() -> None:
                   f"(of which study-wide results {steps['context']:.1f} s), towns {steps['towns']:.1f} s")
         print(f"  speed-up of the towns alone (two jobs over one): {s1['towns'] / s2['towns']:.2f}; the part "
               f"before and after the towns is serial: it bounds the whole run's speed-up (Amdahl)")
+        print(capacity_lines(runs[1], runs[2], os.cpu_count() or 1))
         if args.repeat > 1:
             for jobs in (1, 2):
                 print(f"  all runs, {engine} --jobs {jobs}: " + ", ".join(f"{t:.1f} s ({c:.1f} CPU s)"

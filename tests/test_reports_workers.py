@@ -14,7 +14,7 @@ import pytest
 from villagestudy.reports.engine import ENGINE_NAME, POOL, register
 from villagestudy.reports.naming import TownResult
 from villagestudy.reports.workers import (KERNEL_NAME, MAX_KERNEL_THREADS, PRELOAD, InProcess, KernelThreads, WorkerPool,
-                                          early_kernels)
+                                          kernels_starting_at_once)
 
 pytestmark = pytest.mark.slow
 
@@ -138,7 +138,7 @@ def test_kernel_threads_that_all_break_still_account_for_every_town():
     assert sorted(r.town_id for r in seen) == ["0", "1", "2"] and {r.status for r in seen} == {"failed"}
 
 
-def test_kernel_threads_beyond_the_early_ones_start_their_kernel_when_the_towns_start(tmp_path):
+def test_kernel_threads_start_their_kernels_one_after_another_when_told_to(tmp_path):
     register()
     POOL.shutdown()
     notebook = _notebook(tmp_path)
@@ -147,17 +147,32 @@ def test_kernel_threads_beyond_the_early_ones_start_their_kernel_when_the_towns_
         executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
                                        parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
                                        kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(tmp_path))
-        time.sleep(1.0)  # long enough for the other thread's kernel to start and take towns
         return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
 
     results: list[TownResult] = []
-    threads = KernelThreads(2, warm=True, early=1)
+    threads = KernelThreads(2, warm=True, starting=1)
     with threads:
-        time.sleep(3)  # the study-wide results would be computed now: one kernel only
-        assert len(POOL.kernels) == 1
+        deadline = time.monotonic() + 120
+        while len(POOL.kernels) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        first, second = sorted(POOL.kernels.values(), key=lambda k: k.kc is None)
+        # the second kernel was launched only once the first had imported and answered
+        assert first.kc is not None and first.pid > 0
+        while second.kc is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert second.kc is not None  # both ready before any town
         threads.run([_job(i) for i in range(6)], render, lambda r: results.append(r) or True)
     assert threads.clean and len(results) == 6
-    assert len({r.town_name for r in results}) == 2  # the second kernel, started with the towns, made some too
+    assert {int(r.town_name) for r in results} <= {first.pid, second.pid}
+
+
+def test_kernel_threads_that_stop_while_waiting_to_start_their_kernel_end_at_once():
+    threads = KernelThreads(3, warm=True, starting=1)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), threads:
+        raise KeyboardInterrupt  # Ctrl-C while the first kernel starts: the other two never start theirs
+    assert not any(t.is_alive() for t in threads.threads) and time.monotonic() - started < 15
+    assert POOL.kernels == {}
 
 
 def test_where_the_jobs_of_a_batch_run():
@@ -165,7 +180,7 @@ def test_where_the_jobs_of_a_batch_run():
 
     assert isinstance(_runner(20, 1, None, "warm"), InProcess)
     two = _runner(20, 2, None, "warm")
-    assert isinstance(two, KernelThreads) and two.workers == 2 and two.early == early_kernels(2)
+    assert isinstance(two, KernelThreads) and two.workers == 2 and two.starting == kernels_starting_at_once(2)
     assert isinstance(_runner(20, MAX_KERNEL_THREADS, None, "warm"), KernelThreads)
     assert isinstance(_runner(20, MAX_KERNEL_THREADS + 1, None, "warm"), WorkerPool)
     assert isinstance(_runner(20, 2, None, "fresh"), WorkerPool)  # a new kernel per town: processes, as before

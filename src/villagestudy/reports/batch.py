@@ -42,7 +42,7 @@ from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
 from .pdf import html_to_pdf
 from .workers import (KERNEL_ARGUMENTS, KERNEL_NAME, MAX_KERNEL_THREADS, START_TIMEOUT_S, InProcess, KernelThreads,
-                      WorkerPool, early_kernels)
+                      WorkerPool, kernels_starting_at_once)
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
 
@@ -490,7 +490,7 @@ def _runner(todo: int, jobs: int | None, scheduler: str | None, engine: str):
     if workers == 1:
         return InProcess(warm)
     if warm and workers <= MAX_KERNEL_THREADS:
-        return KernelThreads(workers, warm, early=early_kernels(workers))
+        return KernelThreads(workers, warm, starting=kernels_starting_at_once(workers))
     return WorkerPool(workers, warm)
 
 

@@ -39,8 +39,8 @@ MAX_KERNEL_THREADS = 4
 PRELOAD = ("plotly.io", "villagestudy.reports")
 
 
-def prestart() -> None:
-    """Start this process's warm kernel and have it import :data:`PRELOAD`.
+def prestart(*, wait: bool = False) -> None:
+    """Start this thread's warm kernel and have it import :data:`PRELOAD`; ``wait``: until it has.
 
     Failing here is not an error of its own: the first town starts a kernel
     again and reports why that fails.
@@ -48,7 +48,10 @@ def prestart() -> None:
     from .engine import prestart_kernel
 
     try:
-        prestart_kernel(KERNEL_NAME, preload=PRELOAD, start_timeout=START_TIMEOUT_S, extra_arguments=KERNEL_ARGUMENTS)
+        kernel = prestart_kernel(KERNEL_NAME, preload=PRELOAD, start_timeout=START_TIMEOUT_S,
+                                 extra_arguments=KERNEL_ARGUMENTS)
+        if wait:
+            kernel.connect()
     except Exception:  # noqa: BLE001 - the first town tries again and records the reason
         pass
 
@@ -86,18 +89,18 @@ class KernelThreads:
     parent polling); on Ctrl-C or a full disk they are killed at once and the
     threads end with them.
 
-    ``warm``: the first ``early`` threads (default all) start their kernel now,
-    the others when the towns start. While its kernels import the package, the
-    batch computes the study-wide results on one core: kernels beyond the other
-    cores would only slow that serial step (measured on two cores: 2.7 s alone,
-    5.4 s beside two importing kernels), so :func:`early_kernels` starts as many
-    kernels at once as there are other cores.
+    ``warm``: every thread starts its kernel when the batch opens the threads,
+    but at most ``starting`` kernels start at a time; the next starts when one
+    has finished importing. Meanwhile the batch computes the study-wide results
+    on one core: kernels importing on more than the other cores would only slow
+    that serial step (measured on two cores: 2.7 s alone, 5.4 s beside two
+    importing kernels), so :func:`kernels_starting_at_once` leaves it a core.
     """
 
-    def __init__(self, workers: int, warm: bool, early: int | None = None) -> None:
+    def __init__(self, workers: int, warm: bool, starting: int | None = None) -> None:
         self.workers, self.warm = workers, warm
-        self.early = workers if early is None else early
-        self.towns_started = threading.Event()
+        self.starting = workers if starting is None else starting
+        self._start_slots = threading.BoundedSemaphore(self.starting)
         self.jobs: queue.Queue = queue.Queue()
         self.done: queue.Queue = queue.Queue()
         self.stopping = threading.Event()
@@ -107,7 +110,7 @@ class KernelThreads:
     def __enter__(self) -> "KernelThreads":
         from . import engine  # noqa: F401  (imported here once, not by the threads while the batch computes)
 
-        self.threads = [threading.Thread(target=self._serve, args=(i < self.early,), daemon=True,
+        self.threads = [threading.Thread(target=self._serve, daemon=True,
                                          name=f"villagestudy-town-{i + 1}") for i in range(self.workers)]
         try:
             for thread in self.threads:
@@ -118,15 +121,12 @@ class KernelThreads:
             raise
         return self
 
-    def _serve(self, early: bool) -> None:
+    def _serve(self) -> None:
         from .engine import discard_kernel
 
         try:
             if self.warm:
-                if not early:
-                    self.towns_started.wait()
-                if not self.stopping.is_set():
-                    prestart()
+                self._start_kernel()
             while not self.stopping.is_set():
                 item = self.jobs.get()
                 if item is None:
@@ -140,8 +140,18 @@ class KernelThreads:
         finally:
             discard_kernel(KERNEL_NAME)
 
+    def _start_kernel(self) -> None:
+        """Start this thread's kernel once a start slot is free, and hold the slot until it has imported."""
+        while not self._start_slots.acquire(timeout=0.2):
+            if self.stopping.is_set():
+                return
+        try:
+            if not self.stopping.is_set():
+                prestart(wait=True)
+        finally:
+            self._start_slots.release()
+
     def run(self, todo: list, render: Callable, record: Callable[[TownResult], bool]) -> None:
-        self.towns_started.set()
         for job in todo:
             self.jobs.put((render, job))
         for _ in self.threads:
@@ -169,7 +179,6 @@ class KernelThreads:
         if not (self.clean and not any(exc)):
             # Ctrl-C, a full disk or an error: no new town starts, and the running ones end with their kernels
             self.stopping.set()
-            self.towns_started.set()
             with contextlib.suppress(queue.Empty):
                 while True:
                     self.jobs.get_nowait()
@@ -180,13 +189,15 @@ class KernelThreads:
             thread.join(timeout=None if self.clean else 10)
 
 
-def early_kernels(workers: int, cores: int | None = None) -> int:
-    """How many of ``workers`` kernels start before the study-wide results: one per core the batch leaves free.
+def kernels_starting_at_once(workers: int, cores: int | None = None) -> int:
+    """How many of ``workers`` kernels start at a time: one per core the batch's own serial work leaves free.
 
     Examples
     --------
-    >>> early_kernels(2, cores=2), early_kernels(4, cores=16), early_kernels(4, cores=1)
-    (1, 4, 1)
+    >>> kernels_starting_at_once(2, cores=2), kernels_starting_at_once(4, cores=16)
+    (1, 4)
+    >>> kernels_starting_at_once(4, cores=1)
+    1
     """
     cores = cores or os.cpu_count() or 1
     return max(1, min(workers, cores - 1))
