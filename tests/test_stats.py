@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from villagestudy.stats import (COLUMNS, COMPARE_COLUMNS, FewClustersWarning, InsufficientDataError,
@@ -183,6 +185,28 @@ def test_wild_bootstrap_p_value_equals_brute_force_refits():
     out = within_town_comparison(d, "y", ["x1", "x2"], weights="rademacher")
     assert out.set_index("term").loc["x2", "p_value"] == pytest.approx(expected)
     assert expected >= 2 / 16                                        # the +-1 draws always tie
+
+
+@settings(max_examples=15, deadline=None)
+@given(null=st.floats(-1e3, 1e3, allow_nan=False))
+def test_wild_bootstrap_at_any_null_equals_brute_force_refits_under_that_null(null):
+    import statsmodels.api as sm
+
+    d = few_towns(4)
+    y, x, codes = _design(d, ["x1", "x2"])
+    keep = [0, 1] + list(range(3, x.shape[1]))
+    # H0: b_x2 = null, imposed by hand: the restricted fit of y - null * x2, then each sign draw refitted
+    restricted = sm.OLS(y - null * x[:, 2], x[:, keep]).fit()
+    full = sm.OLS(y, x).fit(cov_type="cluster", cov_kwds={"groups": codes})
+    tstars = []
+    for signs in itertools.product([-1.0, 1.0], repeat=4):
+        ystar = restricted.fittedvalues + null * x[:, 2] + restricted.resid * np.asarray(signs)[codes]
+        f = sm.OLS(ystar, x).fit(cov_type="cluster", cov_kwds={"groups": codes})
+        tstars.append((f.params[2] - null) / f.bse[2])
+    w, _ = bootstrap_weights(4, "rademacher")
+    t, tb = wild_bootstrap_t(y, x, codes, 2, w, null=null)
+    assert t == pytest.approx((full.params[2] - null) / full.bse[2], rel=1e-8)
+    assert np.sort(tb) == pytest.approx(np.sort(tstars), rel=1e-7, abs=1e-9)
 
 
 def test_within_town_comparison_method_follows_the_number_of_towns():

@@ -389,11 +389,6 @@ def bootstrap_weights(n_clusters: int, kind: str, *, draws: int = 9999, seed: in
     return support[rng.integers(0, len(support), size=(draws, n_clusters))], False
 
 
-def _cluster_blocks(x: np.ndarray, codes: np.ndarray, n_groups: int):
-    xtx_g = np.stack([x[codes == g].T @ x[codes == g] for g in range(n_groups)])
-    return xtx_g
-
-
 def wild_bootstrap_t(y: np.ndarray, x: np.ndarray, codes: np.ndarray, column: int, weights: np.ndarray,
                      null: float = 0.0) -> tuple[float, np.ndarray]:
     """Restricted wild cluster bootstrap (WCR) t statistics for one coefficient.
@@ -423,31 +418,59 @@ def wild_bootstrap_t(y: np.ndarray, x: np.ndarray, codes: np.ndarray, column: in
         The sample t statistic ``(b - null) / se_CR1`` and its bootstrap draws.
         The two-sided p-value is ``mean(|t_boot| >= |t|)``.
     """
-    n, k = x.shape
-    g_count = int(codes.max()) + 1
-    c = g_count / (g_count - 1) * (n - 1) / (n - k)
-    xtx_inv = np.linalg.pinv(x.T @ x)
-    a = xtx_inv[column]
-    beta = xtx_inv @ (x.T @ y)
-    u = y - x @ beta
-    xtx_g = _cluster_blocks(x, codes, g_count)
-    s_hat = np.stack([x[codes == g].T @ u[codes == g] for g in range(g_count)])      # G x k
-    se = np.sqrt(c * np.sum((s_hat @ a) ** 2))
-    t = (beta[column] - null) / se
-    # restricted fit: move the null into the outcome and drop the column
-    keep = [j for j in range(k) if j != column]
-    yr = y - null * x[:, column]
-    br, *_ = np.linalg.lstsq(x[:, keep], yr, rcond=None)
-    ur = yr - x[:, keep] @ br
-    s = np.stack([x[codes == g].T @ ur[codes == g] for g in range(g_count)])          # G x k
-    q = s @ a                                                                          # G
-    # cmat[h, g] = a' X_h'X_h (X'X)^-1 s_g, in matrix products (one four-index einsum is ~100x slower)
-    cmat = (np.einsum("i,hij->hj", a, xtx_g) @ xtx_inv) @ s.T                          # G x G
-    num = weights @ q
-    scores = weights * q[None, :] - weights @ cmat.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t_boot = num / np.sqrt(c * np.sum(scores ** 2, axis=1))
-    return float(t), t_boot
+    return _WildBootstrap(y, x, codes, column, weights).t(null)
+
+
+class _WildBootstrap:
+    """:func:`wild_bootstrap_t` of one coefficient at any null, with what does not depend on the null done once.
+
+    The restricted residuals are linear in the null, ``u~(b0) = M (y - b0 x_j)
+    = u_y - b0 u_x`` (``M`` the residual maker of the design without column
+    ``j``), and so are the cluster scores and every bootstrap numerator and
+    score built from them. Both parts are computed once; a null then costs a
+    few operations on the (B, G) draws, which test inversion
+    (:func:`_confidence_set`) repeats a hundred times or more.
+    """
+
+    def __init__(self, y: np.ndarray, x: np.ndarray, codes: np.ndarray, column: int, weights: np.ndarray) -> None:
+        n, k = x.shape
+        g_count = int(codes.max()) + 1
+        self.c = g_count / (g_count - 1) * (n - 1) / (n - k)
+        members = [codes == g for g in range(g_count)]
+        xtx_inv = np.linalg.pinv(x.T @ x)
+        a = xtx_inv[column]
+        beta = xtx_inv @ (x.T @ y)
+        u = y - x @ beta
+        s_hat = np.stack([x[m].T @ u[m] for m in members])                               # G x k
+        self.estimate, self.se = beta[column], np.sqrt(self.c * np.sum((s_hat @ a) ** 2))
+        # restricted fit: the null moves into the outcome and the column is dropped
+        keep = [j for j in range(k) if j != column]
+        both = np.column_stack([y, x[:, column]])
+        fitted, *_ = np.linalg.lstsq(x[:, keep], both, rcond=None)
+        resid = both - x[:, keep] @ fitted                                                 # u_y, u_x
+        # d[h] = a' X_h'X_h (X'X)^-1, so that cmat[h, g] = d[h] . s_g (one four-index einsum is ~100x slower)
+        d = np.stack([a @ (x[m].T @ x[m]) for m in members]) @ xtx_inv                    # G x k
+        self.num, self.scores = [], []
+        for part in (resid[:, 0], resid[:, 1]):
+            s = np.stack([x[m].T @ part[m] for m in members])                             # G x k
+            q = s @ a                                                                      # G
+            self.num.append(weights @ q)
+            self.scores.append(weights * q[None, :] - weights @ (d @ s.T).T)
+        # the squared scores of a null b0, summed over clusters: yy - 2 b0 yx + b0^2 xx (per draw)
+        sy, sx = self.scores
+        self.yy, self.yx, self.xx = np.sum(sy * sy, axis=1), np.sum(sy * sx, axis=1), np.sum(sx * sx, axis=1)
+
+    def t(self, null: float = 0.0) -> tuple[float, np.ndarray]:
+        """The sample t statistic at ``null`` and its bootstrap draws."""
+        squares = self.yy - 2 * null * self.yx + null * null * self.xx
+        # where the expansion cancels (scores near zero at this null), the draw is summed again directly
+        inexact = squares <= 1e-9 * (self.yy + null * null * self.xx)
+        if inexact.any():
+            direct = self.scores[0][inexact] - null * self.scores[1][inexact]
+            squares[inexact] = np.sum(direct * direct, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t_boot = (self.num[0] - null * self.num[1]) / np.sqrt(self.c * squares)
+        return float((self.estimate - null) / self.se), t_boot
 
 
 def _p_value(t: float, t_boot: np.ndarray) -> float:
@@ -462,7 +485,8 @@ def _min_p(weights: np.ndarray) -> float:
     return float(same.sum()) / len(weights)
 
 
-def _confidence_set(y, x, codes, column, weights, estimate: float, se: float, alpha: float) -> tuple[float, float]:
+def _confidence_set(bootstrap: _WildBootstrap, weights: np.ndarray, estimate: float, se: float,
+                    alpha: float) -> tuple[float, float]:
     """Test inversion: the interval around ``estimate`` of nulls the bootstrap does not reject.
 
     Steps outward from the estimate by doubling multiples of ``se`` until the
@@ -470,8 +494,7 @@ def _confidence_set(y, x, codes, column, weights, estimate: float, se: float, al
     bisects to 1e-6 of a standard error.
     """
     def p_at(b0):
-        t, tb = wild_bootstrap_t(y, x, codes, column, weights, null=b0)
-        return _p_value(t, tb)
+        return _p_value(*bootstrap.t(b0))
 
     step = se if np.isfinite(se) and se > 0 else max(abs(estimate), 1.0)
     bounds = []
@@ -577,10 +600,10 @@ def within_town_comparison(table: pd.DataFrame, outcome: str, predictors: Sequen
         n_draws = len(w)
         pv, lo, hi = [], [], []
         for j, term in enumerate(preds, start=1):
-            t, tb = wild_bootstrap_t(y, x, codes, j, w)
-            pv.append(_p_value(t, tb))
+            bootstrap = _WildBootstrap(y, x, codes, j, w)
+            pv.append(_p_value(*bootstrap.t(0.0)))
             est, se = fit.loc[j - 1, "estimate"], fit.loc[j - 1, "std_error"]
-            a, b = _confidence_set(y, x, codes, j, w, est, se, 1 - level)
+            a, b = _confidence_set(bootstrap, w, est, se, 1 - level)
             lo.append(a)
             hi.append(b)
         out["ci_low"], out["ci_high"], out["p_value"] = lo, hi, pv
