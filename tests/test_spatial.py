@@ -1,15 +1,19 @@
 """Moran's I and LISA over village polygons, checked by hand and against esda on a lattice."""
 from __future__ import annotations
 
+import re
+
 import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libpysal.weights import lat2W
 
-from villagestudy.spatial import contiguity_weights, global_moran, local_moran
+from villagestudy.spatial import contiguity_weights, global_moran, local_moran, village_neighbours
 
 
 def lattice(k: int = 4) -> gpd.GeoDataFrame:
@@ -120,3 +124,34 @@ def test_lisa_map_colours_each_cluster_and_greys_the_left_out():
     assert fills["高-高集聚"] == LISA_COLORS["HH"] and fills["不显著"] == LISA_COLORS["ns"]
     assert "Moran's I" in fig.layout.annotations[0].text
     assert "High-high cluster" in {tr.name for tr in lisa_map(study, lisa, "simpson_index", lang="en").data}
+
+
+@settings(max_examples=25, deadline=None)
+@given(k=st.integers(3, 6), contiguity=st.sampled_from(["queen", "rook"]), island=st.booleans(),
+       seed=st.integers(0, 10_000), missing=st.floats(0, 0.4))
+def test_neighbours_found_once_give_the_same_results_as_each_test_finding_them(k, contiguity, island, seed, missing):
+    g = lattice(k)
+    if island:
+        far = gpd.GeoDataFrame({"village_id": ["island"]}, geometry=[shapely.box(9000, 9000, 9100, 9100)],
+                               crs="EPSG:4547")
+        g = pd.concat([g, far], ignore_index=True)
+    rng = np.random.default_rng(seed)
+    x = values(g, np.where(rng.random(len(g)) < missing, np.nan, rng.normal(size=len(g))))
+    shared = village_neighbours(g, contiguity=contiguity)
+    for test in (global_moran, local_moran):
+        try:
+            alone = test(g, x, contiguity=contiguity)
+        except ValueError as e:  # too few villages left: refused alike
+            with pytest.raises(ValueError, match=re.escape(str(e))):
+                test(g, x, contiguity=contiguity, neighbours=shared)
+            continue
+        reused = test(g, x, contiguity=contiguity, neighbours=shared)
+        pd.testing.assert_frame_equal(reused, alone, check_exact=False, rtol=1e-12)
+        assert reused.attrs == alone.attrs
+
+
+def test_neighbours_of_other_boundaries_are_refused():
+    g = lattice(3)
+    other = village_neighbours(lattice(2))
+    with pytest.raises(ValueError, match="not made from these boundaries: no village v04"):
+        global_moran(g, values(g, range(9)), neighbours=other)

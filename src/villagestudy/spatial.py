@@ -35,34 +35,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["contiguity_weights", "global_moran", "local_moran", "LISA_LABELS", "MIN_UNITS"]
+__all__ = ["contiguity_weights", "village_neighbours", "global_moran", "local_moran", "LISA_LABELS", "MIN_UNITS"]
 
 MIN_UNITS = 5
 LISA_LABELS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 
 
-def _prepare(boundaries, values: pd.Series, contiguity: str):
+def _check(boundaries, contiguity: str) -> None:
     if contiguity not in ("queen", "rook"):
         raise ValueError(f"contiguity must be 'queen' or 'rook', not {contiguity!r}")
     if "village_id" not in boundaries:
         raise ValueError("the boundaries need a village_id column")
+
+
+def _with_polygon(boundaries):
+    return boundaries[boundaries.geometry.notna() & ~boundaries.geometry.is_empty]
+
+
+def _prepare(boundaries, values: pd.Series, contiguity: str, neighbours=None):
+    _check(boundaries, contiguity)
     v = pd.Series(values)
     if pd.api.types.is_bool_dtype(v) or v.dtype == object:
         v = v.astype("boolean").astype("Float64") if v.dropna().isin([True, False]).all() else v
     v = pd.to_numeric(v, errors="coerce").astype(float)
-    geo = boundaries[["village_id", boundaries.geometry.name]].copy()
-    geo = geo[geo.geometry.notna() & ~geo.geometry.is_empty]
+    geo = _with_polygon(boundaries[["village_id", boundaries.geometry.name]].copy())
     geo["value"] = v.reindex(geo["village_id"]).to_numpy()
     left_out = sorted(set(map(str, v.index)) - set(geo.loc[geo["value"].notna(), "village_id"].astype(str)))
     geo = geo[geo["value"].notna()].reset_index(drop=True)
     if len(geo) < MIN_UNITS:
         raise ValueError(f"only {len(geo)} village(s) with a value and a boundary: at least {MIN_UNITS} are "
                          "needed to test a spatial pattern")
-    w = contiguity_weights(geo, contiguity=contiguity)
+    w = _weights(geo, contiguity, neighbours)
     islands = sorted(map(str, w.islands))
     if islands:
         geo = geo[~geo["village_id"].astype(str).isin(islands)].reset_index(drop=True)
-        w = contiguity_weights(geo, contiguity=contiguity)
+        w = _weights(geo, contiguity, neighbours)
     if len(geo) < MIN_UNITS:
         raise ValueError(f"only {len(geo)} village(s) with a value, a boundary and a neighbour: at least "
                          f"{MIN_UNITS} are needed to test a spatial pattern")
@@ -70,6 +77,47 @@ def _prepare(boundaries, values: pd.Series, contiguity: str):
         raise ValueError("the indicator is the same for every village: there is no pattern to test")
     w.transform = "r"
     return geo, w, left_out, islands
+
+
+def _weights(geo, contiguity: str, neighbours):
+    """Contiguity weights among the villages of ``geo``: built from their polygons, or taken from ``neighbours``."""
+    if neighbours is None:
+        return contiguity_weights(geo, contiguity=contiguity)
+    import warnings
+
+    from libpysal.weights import w_subset
+
+    ids = geo["village_id"].astype(str).tolist()
+    missing = sorted(set(ids) - set(map(str, neighbours.id_order)))
+    if missing:
+        raise ValueError(f"the neighbours were not made from these boundaries: no village {', '.join(missing[:5])}")
+    # contiguity is between two polygons: among a subset it is the full study's, restricted
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*island.*")
+        warnings.filterwarnings("ignore", message=".*not fully connected.*")
+        return w_subset(neighbours, ids, silence_warnings=True)
+
+
+def village_neighbours(boundaries, *, contiguity: str = "queen"):
+    """Contiguity weights of every village with a polygon, for several indicators over the same boundaries.
+
+    Pass them as ``neighbours=`` to :func:`global_moran` and :func:`local_moran`
+    (with the same ``contiguity``): each then restricts them to the villages it
+    tests instead of finding the neighbours again from the polygons (the same
+    weights: contiguity is a property of two polygons).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd, shapely
+    >>> g = gpd.GeoDataFrame({"village_id": [f"v{k}" for k in range(9)]},
+    ...                      geometry=[shapely.box(i, j, i + 1, j + 1) for j in range(3) for i in range(3)])
+    >>> values = pd.Series([1.0, 2, 3, 2, 3, 4, 3, 4, 5], index=g["village_id"])
+    >>> w = village_neighbours(g)
+    >>> global_moran(g, values, neighbours=w).equals(global_moran(g, values))
+    True
+    """
+    _check(boundaries, contiguity)
+    return contiguity_weights(_with_polygon(boundaries), contiguity=contiguity)
 
 
 def contiguity_weights(boundaries, *, contiguity: str = "queen"):
@@ -102,13 +150,15 @@ def _method(contiguity: str, permutations: int, seed: int) -> str:
 
 
 def global_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", permutations: int = 999,
-                 seed: int = 0) -> pd.DataFrame:
+                 seed: int = 0, neighbours=None) -> pd.DataFrame:
     """Global Moran's I of ``values`` (indexed by ``village_id``) over the village boundaries.
 
     ``I = (n / S0) * sum_ij w_ij z_i z_j / sum_i z_i**2`` with ``z`` the
     deviations from the mean and ``S0`` the sum of the weights; ``E[I] =
     -1 / (n - 1)``. Positive: similar values cluster; negative: neighbours
-    differ (a checkerboard gives -1 with rook weights).
+    differ (a checkerboard gives -1 with rook weights). ``neighbours``: the
+    boundaries' :func:`village_neighbours` (same ``contiguity``), when several
+    indicators are tested over them.
 
     Returns
     -------
@@ -120,7 +170,7 @@ def global_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", pe
     """
     import esda
 
-    geo, w, left_out, islands = _prepare(boundaries, values, contiguity)
+    geo, w, left_out, islands = _prepare(boundaries, values, contiguity, neighbours)
     y = geo["value"].to_numpy()
     state = np.random.get_state()
     np.random.seed(seed)  # esda.Moran permutes with numpy's global generator
@@ -139,7 +189,7 @@ def global_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", pe
 
 
 def local_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", permutations: int = 999,
-                seed: int = 0, alpha: float = 0.05) -> pd.DataFrame:
+                seed: int = 0, alpha: float = 0.05, neighbours=None) -> pd.DataFrame:
     """Local Moran's I (LISA) per village, with its cluster label.
 
     ``I_i = (n - 1) z_i lag_i / sum_j z_j**2`` with ``lag_i`` the mean of the
@@ -153,7 +203,8 @@ def local_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", per
     positions skipping i itself), so the cost grows as ``permutations * n``
     (times the largest number of neighbours), not ``n**2``. It is computed
     here with numpy (seeded ``numpy.random.default_rng``) because esda's numba
-    kernel takes minutes to compile in every new report kernel.
+    kernel takes minutes to compile in every new report kernel. ``neighbours``
+    as in :func:`global_moran`.
 
     Returns
     -------
@@ -164,14 +215,16 @@ def local_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", per
         ``p_value < alpha``, else ``ns``). ``attrs``: left_out, islands,
         method, alpha.
     """
-    geo, w, left_out, islands = _prepare(boundaries, values, contiguity)
+    geo, w, left_out, islands = _prepare(boundaries, values, contiguity, neighbours)
     ids = geo["village_id"].astype(str).tolist()
     pos = {v: k for k, v in enumerate(ids)}
     y = geo["value"].to_numpy(dtype=float)
     n = len(y)
     z = y - y.mean()
     den = float(np.sum(z * z))
-    nbrs = [np.array([pos[str(j)] for j in w.neighbors[v]], dtype=np.int64) for v in ids]
+    # summed in the villages' order, whatever order the weights list the neighbours in: the local I is then
+    # the same to the last bit however the weights were built, and so is a permutation draw that ties with it
+    nbrs = [np.sort(np.array([pos[str(j)] for j in w.neighbors[v]], dtype=np.int64)) for v in ids]
     lag = np.array([z[nb].mean() for nb in nbrs])
     local_i = (n - 1) * z * lag / den
     rng = np.random.default_rng(seed)

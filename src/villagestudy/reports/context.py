@@ -16,7 +16,7 @@ import pandas as pd
 from .._atomic import atomic_path
 from ..io import load_study
 from ..scenario import Scenario, evaluate
-from ..spatial import global_moran, local_moran
+from ..spatial import global_moran, local_moran, village_neighbours
 from ..stats import InsufficientDataError, within_town_comparison
 
 
@@ -67,14 +67,17 @@ def spatial_results(study, comparison) -> SpatialResults | None:
     """
     if not study.has_geometry("boundaries"):
         return None
+    neighbours = village_neighbours(study.boundaries)  # found once for every indicator below
     moran = {}
     for indicator in SPATIAL_INDICATORS:
         try:
-            moran[indicator] = global_moran(study.boundaries, spatial_values(comparison, indicator))
+            moran[indicator] = global_moran(study.boundaries, spatial_values(comparison, indicator),
+                                            neighbours=neighbours)
         except ValueError as e:
             moran[indicator] = str(e)
     try:
-        lisa, refused = local_moran(study.boundaries, spatial_values(comparison, LISA_INDICATOR)), None
+        lisa, refused = local_moran(study.boundaries, spatial_values(comparison, LISA_INDICATOR),
+                                    neighbours=neighbours), None
     except ValueError as e:
         lisa, refused = None, str(e)
     return SpatialResults(moran, lisa, refused)
