@@ -16,7 +16,10 @@ seconds (this process and all its finished children: workers, kernels) are
 printed too: unlike wall time they hardly move when other work loads the machine.
 The command's own "Time:" line splits each run into the towns and the serial part
 before and after them (start-up, study load, study-wide results, index): the
-speed-up of the towns alone is printed beside the whole run's.
+speed-up of the towns alone is printed beside the whole run's. Each round also
+prints the most its CPU seconds allow: two jobs cannot finish before their CPU
+seconds spread over the cores, and one job already keeps more than one core busy
+(its kernel starts while the command loads the study), so that bound is below 2.
 ``--fresh`` adds the same batch with a new kernel per town, for comparison;
 ``--sample`` adds HTML sizes of the bundled sample's reports: shared plotly.js, and
 self-contained against the 2 MB limit. ``--repeat N`` runs each batch N times (in rounds of

@@ -14,7 +14,7 @@ import pytest
 from villagestudy.reports.engine import ENGINE_NAME, POOL, register
 from villagestudy.reports.naming import TownResult
 from villagestudy.reports.workers import (KERNEL_NAME, MAX_KERNEL_THREADS, PRELOAD, InProcess, KernelThreads, WorkerPool,
-                                          kernels_starting_at_once)
+                                          discard_prelaunched, kernels_starting_at_once, prelaunch)
 
 pytestmark = pytest.mark.slow
 
@@ -173,6 +173,50 @@ def test_kernel_threads_that_stop_while_waiting_to_start_their_kernel_end_at_onc
         raise KeyboardInterrupt  # Ctrl-C while the first kernel starts: the other two never start theirs
     assert not any(t.is_alive() for t in threads.threads) and time.monotonic() - started < 15
     assert POOL.kernels == {}
+
+
+def test_a_kernel_launched_before_the_threads_exist_is_taken_by_the_first_of_them(tmp_path):
+    register()
+    POOL.shutdown()
+    notebook = _notebook(tmp_path)
+    started = POOL.started
+    prelaunch()  # as the command does before it loads the study
+    (spare,) = POOL.spares
+    assert POOL.kernels == {} and POOL.started == started + 1
+
+    def render(job: SimpleNamespace) -> TownResult:
+        executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
+                                       parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
+                                       kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(tmp_path))
+        return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
+
+    results: list[TownResult] = []
+    threads = KernelThreads(2, warm=True, starting=1)
+    with threads:
+        deadline = time.monotonic() + 120
+        while len(POOL.kernels) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(kernel is spare for kernel in POOL.kernels.values())  # taken over, not launched again
+        assert POOL.spares == [] and POOL.started == started + 2
+        threads.run([_job(i) for i in range(4)], render, lambda r: results.append(r) or True)
+    assert threads.clean and len(results) == 4 and POOL.kernels == {}
+    assert spare.pid in {int(r.town_name) for r in results}  # it made towns
+
+
+def test_a_prelaunched_kernel_that_no_job_of_this_process_takes_is_stopped():
+    from villagestudy.reports.batch import _runner
+
+    POOL.shutdown()
+    for jobs, engine in ((MAX_KERNEL_THREADS + 1, "warm"), (2, "fresh"), (1, "fresh")):
+        prelaunch()
+        (spare,) = POOL.spares
+        process = psutil.Process(spare.km.provisioner.pid)
+        _runner(20, jobs, None, engine)  # worker processes, or a new kernel per town: none takes it
+        assert POOL.spares == []
+        assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    prelaunch()
+    discard_prelaunched()  # the command's last word, whatever happened
+    assert POOL.spares == []
 
 
 def test_where_the_jobs_of_a_batch_run():

@@ -10,11 +10,23 @@ from ._common import _json_arg, _year
 
 
 def cmd_reports(args) -> int:
-    import warnings
-
     from ..reports.startup import skip_iri_grammars
 
     skip_iri_grammars()  # this process is the batch's: papermill's imports without jsonschema's unused grammars
+    if args.engine != "warm" or args.scheduler:
+        return _make_reports(args)
+    from ..reports.workers import discard_prelaunched, prelaunch
+
+    prelaunch()  # the first kernel starts and imports while the study loads and the arguments are checked
+    try:
+        return _make_reports(args)
+    finally:
+        discard_prelaunched()
+
+
+def _make_reports(args) -> int:
+    import warnings
+
     from ..io import load_study
     from ..reports import run_reports
     from ..reports.batch import DEFAULT_STUDY

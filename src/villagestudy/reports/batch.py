@@ -42,7 +42,7 @@ from .kernels import ipc_kernel_manager
 from .naming import TownResult, report_names, report_path
 from .pdf import html_to_pdf
 from .workers import (KERNEL_ARGUMENTS, KERNEL_NAME, MAX_KERNEL_THREADS, START_TIMEOUT_S, InProcess, KernelThreads,
-                      WorkerPool, kernels_starting_at_once)
+                      WorkerPool, discard_prelaunched, kernels_starting_at_once)
 from .outfolder import (OutputFolderError, check_writable, claim_folder, disk_error_message, folder_lock,
                         folder_rows, is_disk_error, run_workdir)
 
@@ -484,14 +484,19 @@ class _OnCluster:
 def _runner(todo: int, jobs: int | None, scheduler: str | None, engine: str):
     """Where ``todo`` town jobs run: a cluster, this process (one job), its threads or worker processes."""
     if scheduler is not None:
+        discard_prelaunched()
         return _OnCluster(scheduler, jobs)
     workers = max(1, min(jobs or os.cpu_count() or 1, todo or 1))
     warm = engine == "warm" and todo > 0
     if workers == 1:
-        return InProcess(warm)
-    if warm and workers <= MAX_KERNEL_THREADS:
+        runner = InProcess(warm)
+    elif warm and workers <= MAX_KERNEL_THREADS:
         return KernelThreads(workers, warm, starting=kernels_starting_at_once(workers))
-    return WorkerPool(workers, warm)
+    else:
+        runner = WorkerPool(workers, warm)
+    if not (warm and isinstance(runner, InProcess)):
+        discard_prelaunched()  # no job of this process will take the kernel launched for it
+    return runner
 
 
 def _run_jobs(jobs_list: list[TownJob], todo: list[TownJob], progress: bool, runner) -> list[TownResult]:

@@ -162,6 +162,8 @@ class WarmKernel:
     notebooks: int = 0
     starter: object = None
     start_timeout: float = 60
+    #: (kernel name, start-up arguments, preloaded modules): which spare kernel may serve a launch
+    launched_as: tuple = ()
 
     @classmethod
     def launch(cls, kernel_name: str, *, start_timeout: float, extra_arguments: list[str] | None = None,
@@ -186,7 +188,8 @@ class WarmKernel:
             _stop(km, None)
             shutil.rmtree(socket_dir, ignore_errors=True)
             raise
-        return cls(kernel_name, km, None, 0, socket_dir, starter=starter, start_timeout=start_timeout)
+        return cls(kernel_name, km, None, 0, socket_dir, starter=starter, start_timeout=start_timeout,
+                   launched_as=(kernel_name, tuple(extra_arguments or ()), tuple(preload)))
 
     def connect(self) -> "WarmKernel":
         """Wait until the kernel answers, then install the reset (once; the kernel is shut down on failure)."""
@@ -271,14 +274,18 @@ def _stop(km, kc) -> None:
 
 
 class KernelPool:
-    """The warm kernels of this process: one per thread and kernel name.
+    """The warm kernels of this process: one per thread and kernel name, and spares not yet taken.
 
     A thread runs one notebook at a time, so a kernel never serves two at once
-    (Dask workers run several tasks in threads of one process).
+    (Dask workers run several tasks in threads of one process). A spare is a
+    kernel launched before the thread that will use it exists
+    (:func:`launch_spare_kernel`): the first thread to launch a kernel of the
+    same kind takes it over instead of starting one.
     """
 
     def __init__(self) -> None:
         self.kernels: dict[tuple[int, str], WarmKernel] = {}
+        self.spares: list[WarmKernel] = []
         self.started = 0  # kernels started by this process (for tests and logs)
         self._lock = threading.Lock()
 
@@ -293,19 +300,56 @@ class KernelPool:
 
     def launch(self, kernel_name: str, *, start_timeout: float, extra_arguments=None, cwd=None,
                preload: tuple[str, ...] = ()) -> WarmKernel:
-        """This thread's kernel of that name, launched now (not waited for) if it has none or it died."""
+        """This thread's kernel of that name, launched now (not waited for) if it has none or it died.
+
+        A spare launched the same way (name, arguments, preloaded modules) is
+        taken over instead of launching a new kernel.
+        """
         key = (threading.get_ident(), kernel_name)
         kernel = self.kernels.get(key)
         if kernel is not None and not kernel.alive():
             self.discard(kernel_name)
             kernel = None
         if kernel is None:
-            kernel = WarmKernel.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
-                                       cwd=cwd, preload=preload)
+            kernel = self._take_spare((kernel_name, tuple(extra_arguments or ()), tuple(preload)))
+            if kernel is None:
+                kernel = WarmKernel.launch(kernel_name, start_timeout=start_timeout,
+                                           extra_arguments=extra_arguments, cwd=cwd, preload=preload)
+                with self._lock:
+                    self.started += 1
             with self._lock:
                 self.kernels[key] = kernel
-                self.started += 1
         return kernel
+
+    def launch_spare(self, kernel_name: str, *, start_timeout: float, extra_arguments=None,
+                     preload: tuple[str, ...] = ()) -> WarmKernel:
+        """Launch a kernel for the next thread that launches one of the same kind (see :meth:`launch`)."""
+        kernel = WarmKernel.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
+                                   preload=preload)
+        with self._lock:
+            self.spares.append(kernel)
+            self.started += 1
+        return kernel
+
+    def _take_spare(self, launched_as: tuple) -> WarmKernel | None:
+        with self._lock:
+            for kernel in self.spares:
+                if kernel.launched_as == launched_as:
+                    self.spares.remove(kernel)
+                    break
+            else:
+                return None
+        if kernel.alive():
+            return kernel
+        kernel.shutdown()
+        return None
+
+    def discard_spares(self) -> None:
+        """Stop the spare kernels no thread has taken."""
+        with self._lock:
+            spares, self.spares = self.spares, []
+        for kernel in spares:
+            kernel.shutdown()
 
     def discard(self, kernel_name: str) -> None:
         """Stop this thread's kernel of that name."""
@@ -325,7 +369,7 @@ class KernelPool:
         import signal
 
         with self._lock:
-            kernels = list(self.kernels.values())
+            kernels = list(self.kernels.values()) + list(self.spares)
         for kernel in kernels:
             pid = kernel.pid or getattr(getattr(kernel.km, "provisioner", None), "pid", None)
             if pid:
@@ -335,7 +379,8 @@ class KernelPool:
     def shutdown(self) -> None:
         """Stop every kernel of the process."""
         with self._lock:
-            kernels, self.kernels = list(self.kernels.values()), {}
+            kernels, self.kernels = list(self.kernels.values()) + self.spares, {}
+            self.spares = []
         for kernel in kernels:
             kernel.shutdown()
 
@@ -355,6 +400,23 @@ def prestart_kernel(kernel_name: str = "python3", *, preload: tuple[str, ...] = 
     namespace: only the imported modules stay.
     """
     return POOL.launch(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments, preload=preload)
+
+
+def launch_spare_kernel(kernel_name: str = "python3", *, preload: tuple[str, ...] = (), start_timeout: float = 60,
+                        extra_arguments: list[str] | None = None) -> WarmKernel:
+    """Launch a warm kernel now for a thread that does not exist yet (the first to :func:`prestart_kernel` alike).
+
+    The ``villagestudy reports`` command calls it before it loads the study, so
+    the kernel starts and imports while the study loads, whichever thread will
+    run the towns. :func:`discard_spare_kernels` stops it if no thread took it.
+    """
+    return POOL.launch_spare(kernel_name, start_timeout=start_timeout, extra_arguments=extra_arguments,
+                             preload=preload)
+
+
+def discard_spare_kernels() -> None:
+    """Stop the kernels :func:`launch_spare_kernel` launched that no thread took."""
+    POOL.discard_spares()
 
 
 def shutdown_kernels() -> None:

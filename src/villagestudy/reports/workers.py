@@ -18,6 +18,7 @@ import contextlib
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -54,6 +55,29 @@ def prestart(*, wait: bool = False) -> None:
             kernel.connect()
     except Exception:  # noqa: BLE001 - the first town tries again and records the reason
         pass
+
+
+def prelaunch() -> None:
+    """Launch a warm kernel for this process's first job before the batch knows which thread will run it.
+
+    For the command: the kernel starts and imports :data:`PRELOAD` while the
+    study loads; the first job that starts a kernel (this thread's, or the
+    first of :class:`KernelThreads`) takes it over. Failing here is not an
+    error of its own, as for :func:`prestart`.
+    """
+    from .engine import launch_spare_kernel
+
+    try:
+        launch_spare_kernel(KERNEL_NAME, preload=PRELOAD, start_timeout=START_TIMEOUT_S,
+                            extra_arguments=KERNEL_ARGUMENTS)
+    except Exception:  # noqa: BLE001 - the first town tries again and records the reason
+        pass
+
+
+def discard_prelaunched() -> None:
+    """Stop a kernel :func:`prelaunch` started that no job took (the batch ran elsewhere, or made nothing)."""
+    if "villagestudy.reports.engine" in sys.modules:  # else nothing was launched (and papermill stays unimported)
+        sys.modules["villagestudy.reports.engine"].discard_spare_kernels()
 
 
 class InProcess:
