@@ -78,6 +78,20 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the host gave to other machines while this one wanted them (Linux "steal", all CPUs; 0 elsewhere).
+
+    On a virtual machine other tenants take CPU time from it: a run with much
+    of it is slowed by them, not by the code.
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def batch(study: Path, out: Path, jobs: int, inline: bool = False,
           engine: str = "warm") -> tuple[float, float, int, dict]:
     """Wall and CPU seconds of ``villagestudy reports`` as a user runs it, the number of reports, and its steps.
@@ -88,12 +102,12 @@ def batch(study: Path, out: Path, jobs: int, inline: bool = False,
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-m", "villagestudy", "reports", str(study), "--out", str(out), "--jobs", str(jobs),
            "--force", "--quiet", "--engine", engine, "--inline-plotly" if inline else "--shared-assets"]
-    t, c = time.perf_counter(), cpu_seconds()
+    t, c, s = time.perf_counter(), cpu_seconds(), stolen_seconds()
     done = subprocess.run(cmd, capture_output=True, text=True)
     dt, dc = time.perf_counter() - t, cpu_seconds() - c
     if done.returncode != 0:
         raise SystemExit(f"reports failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return dt, dc, len(html_sizes(out)), command_steps(done.stdout)
+    return dt, dc, len(html_sizes(out)), {**command_steps(done.stdout), "stolen": stolen_seconds() - s}
 
 
 def command_steps(output: str) -> dict:
@@ -181,8 +195,9 @@ def main() -> None:
         print(capacity_lines(runs[1], runs[2], os.cpu_count() or 1))
         if args.repeat > 1:
             for jobs in (1, 2):
-                print(f"  all runs, {engine} --jobs {jobs}: " + ", ".join(f"{t:.1f} s ({c:.1f} CPU s)"
-                                                                        for t, c, _, _ in runs[jobs]))
+                print(f"  all runs, {engine} --jobs {jobs}: " + ", ".join(
+                    f"{t:.1f} s ({c:.1f} CPU s, {steps['stolen']:.1f} s taken by the host)"
+                    for t, c, _, steps in runs[jobs]))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (other processes on the machine slow every line alike)")
     if args.sample:
         shared = WORK / "reports_sample_shared"
