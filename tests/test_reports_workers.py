@@ -103,6 +103,24 @@ def test_kernel_threads_start_a_kernel_per_thread_before_any_job_and_run_each_to
     assert POOL.kernels == {}  # each thread stopped its kernel as it ended
 
 
+def _kernel_pid_of_each_town(notebook: Path, folder: Path):
+    """render_town with the warm engine, reduced to the kernel: the result's town_name is the kernel's pid."""
+    def render(job: SimpleNamespace) -> TownResult:
+        executed = pm.execute_notebook(str(notebook), str(folder / f"{job.safe_name}.ipynb"),
+                                       parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
+                                       kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(folder))
+        return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
+    return render
+
+
+def _wait_for_kernels(count: int, within_s: float = 120) -> float:
+    """Wait until this process has ``count`` kernels (or ``within_s`` passed); return the deadline."""
+    deadline = time.monotonic() + within_s
+    while len(POOL.kernels) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return deadline
+
+
 def _job(i: int) -> SimpleNamespace:
     return SimpleNamespace(town_id=str(i), town_name=f"town {i}", safe_name=f"town_{i}")
 
@@ -141,20 +159,11 @@ def test_kernel_threads_that_all_break_still_account_for_every_town():
 def test_kernel_threads_start_their_kernels_one_after_another_when_told_to(tmp_path):
     register()
     POOL.shutdown()
-    notebook = _notebook(tmp_path)
-
-    def render(job: SimpleNamespace) -> TownResult:
-        executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
-                                       parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
-                                       kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(tmp_path))
-        return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
-
+    render = _kernel_pid_of_each_town(_notebook(tmp_path), tmp_path)
     results: list[TownResult] = []
     threads = KernelThreads(2, warm=True, starting=1)
     with threads:
-        deadline = time.monotonic() + 120
-        while len(POOL.kernels) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        deadline = _wait_for_kernels(2)
         first, second = sorted(POOL.kernels.values(), key=lambda k: k.kc is None)
         # the second kernel was launched only once the first had imported and answered
         assert first.kc is not None and first.pid > 0
@@ -178,24 +187,15 @@ def test_kernel_threads_that_stop_while_waiting_to_start_their_kernel_end_at_onc
 def test_a_kernel_launched_before_the_threads_exist_is_taken_by_the_first_of_them(tmp_path):
     register()
     POOL.shutdown()
-    notebook = _notebook(tmp_path)
+    render = _kernel_pid_of_each_town(_notebook(tmp_path), tmp_path)
     started = POOL.started
     prelaunch()  # as the command does before it loads the study
     (spare,) = POOL.spares
     assert POOL.kernels == {} and POOL.started == started + 1
-
-    def render(job: SimpleNamespace) -> TownResult:
-        executed = pm.execute_notebook(str(notebook), str(tmp_path / f"{job.safe_name}.ipynb"),
-                                       parameters={"x": int(job.town_id)}, engine_name=ENGINE_NAME,
-                                       kernel_name=KERNEL_NAME, progress_bar=False, kernel_cwd=str(tmp_path))
-        return TownResult(job.town_id, executed.cells[-1].outputs[0]["text"].split()[0], "", "ok")
-
     results: list[TownResult] = []
     threads = KernelThreads(2, warm=True, starting=1)
     with threads:
-        deadline = time.monotonic() + 120
-        while len(POOL.kernels) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _wait_for_kernels(2)
         assert any(kernel is spare for kernel in POOL.kernels.values())  # taken over, not launched again
         assert POOL.spares == [] and POOL.started == started + 2
         threads.run([_job(i) for i in range(4)], render, lambda r: results.append(r) or True)
