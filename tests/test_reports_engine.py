@@ -1,6 +1,7 @@
 """The warm papermill engine: isolation between towns, kernel replacement, same HTML as a fresh kernel."""
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
 import subprocess
@@ -197,3 +198,30 @@ def test_threads_run_notebooks_in_their_own_folders_without_moving_the_process(t
         POOL.shutdown()
     assert seen == [f"cwd={folder}" for folder in folders]
     assert os.getcwd() == before
+
+
+def test_a_warm_kernel_ends_with_the_process_that_started_it_even_while_it_still_starts(tmp_path):
+    import signal
+    import time
+
+    import psutil
+
+    # a process that launches a warm kernel whose start-up lines take a minute (as importing the package does
+    # for seconds), then is killed: ipykernel would only notice once its start-up lines were done
+    script = tmp_path / "launch.py"
+    script.write_text("import time\nfrom villagestudy.reports.engine import WarmKernel\n"
+                      "k = WarmKernel.launch('python3', start_timeout=60, "
+                      "extra_arguments=['--IPKernelApp.exec_lines=import time; time.sleep(60)'])\n"
+                      "print(k.km.provisioner.pid, flush=True)\ntime.sleep(120)\n", encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    kernel = psutil.Process(int(parent.stdout.readline()))
+    try:
+        time.sleep(2)  # the kernel is starting: in ipykernel's imports or in its start-up lines
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=10)
+        kernel.wait(timeout=5)  # gone within a second, not after its minute of start-up
+    finally:
+        parent.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            kernel.kill()
+

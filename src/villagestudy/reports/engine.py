@@ -48,6 +48,7 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 
 # papermill loads every engine of its entry points on its first import. When that first import is
@@ -77,6 +78,9 @@ from papermill.utils import merge_kwargs, remove_args  # noqa: E402
 from .kernels import ipc_kernel_manager  # noqa: E402
 
 ENGINE_NAME = "villagestudy_warm"
+#: a warm kernel's first start-up line: it ends the kernel as soon as the process that started it is gone,
+#: also while the kernel still imports (see :mod:`villagestudy.reports._parent_watch`)
+WATCH_PARENT = f"import runpy; runpy.run_path({str(Path(__file__).with_name('_parent_watch.py'))!r})"
 MAX_NOTEBOOKS_ENV = "VILLAGESTUDY_WARM_MAX_NOTEBOOKS"
 MAX_RSS_ENV = "VILLAGESTUDY_WARM_MAX_RSS_MB"
 DEFAULT_MAX_NOTEBOOKS = 100
@@ -176,7 +180,8 @@ class WarmKernel:
         import nbformat
         from nbclient import NotebookClient
 
-        arguments = list(extra_arguments or []) + [f"--IPKernelApp.exec_lines=import {m}" for m in preload]
+        arguments = ([f"--IPKernelApp.exec_lines={WATCH_PARENT}"] + list(extra_arguments or [])
+                     + [f"--IPKernelApp.exec_lines=import {m}" for m in preload])
         socket_dir = tempfile.mkdtemp(prefix="vs-warm-")
         km = ipc_kernel_manager(socket_dir)(kernel_name=kernel_name)
         # a throw-away client does the starting, with nbclient's own start-up handling and timeout
