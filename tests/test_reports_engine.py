@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import re
 import subprocess
 import sys
@@ -225,3 +226,12 @@ def test_a_warm_kernel_ends_with_the_process_that_started_it_even_while_it_still
         with contextlib.suppress(psutil.NoSuchProcess):
             kernel.kill()
 
+
+
+def test_importing_the_parent_watch_starts_nothing():
+    # only a kernel's start-up line (runpy under its run name) starts the watch: an import, say by a doctest
+    # run inside a Jupyter kernel (whose JPY_PARENT_PID is not the importer's parent), must not end the process
+    code = "import time, villagestudy.reports._parent_watch; time.sleep(1); print('alive')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "JPY_PARENT_PID": "1"})
+    assert done.returncode == 0 and done.stdout.strip() == "alive", done.stderr[-2000:]

@@ -4,8 +4,8 @@ ipykernel watches the process that started it too, but only once every
 start-up line has run, and importing the package there takes seconds (more on
 a loaded machine): a batch killed meanwhile (``kill -9``) left the kernel
 importing on, then ending. :class:`~villagestudy.reports.engine.WarmKernel`
-runs this file with ``runpy.run_path`` before its other start-up lines, so
-that nothing of villagestudy is imported before the watch starts.
+runs this file with ``runpy.run_path`` (under :data:`RUN_NAME`) before its other
+start-up lines, so that nothing of villagestudy is imported before the watch starts.
 """
 import os
 import threading
@@ -22,5 +22,8 @@ def watch(parent: int = PARENT, every_s: float = 0.2) -> None:
     os._exit(1)
 
 
-if PARENT:
+#: the name this file runs under as a kernel's start-up line: imported (say by a doctest run), it starts nothing
+RUN_NAME = "__villagestudy_parent_watch__"
+
+if __name__ == RUN_NAME and PARENT:
     threading.Thread(target=watch, daemon=True, name="villagestudy-parent-watch").start()

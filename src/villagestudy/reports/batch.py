@@ -491,10 +491,10 @@ def _runner(todo: int, jobs: int | None, scheduler: str | None, engine: str):
     if workers == 1:
         runner = InProcess(warm)
     elif warm and workers <= MAX_KERNEL_THREADS:
-        return KernelThreads(workers, warm, starting=kernels_starting_at_once(workers))
+        runner = KernelThreads(workers, warm, starting=kernels_starting_at_once(workers))
     else:
         runner = WorkerPool(workers, warm)
-    if not (warm and isinstance(runner, InProcess)):
+    if not (warm and isinstance(runner, (InProcess, KernelThreads))):
         discard_prelaunched()  # no job of this process will take the kernel launched for it
     return runner
 

@@ -48,7 +48,6 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 
 # papermill loads every engine of its entry points on its first import. When that first import is
@@ -75,12 +74,13 @@ from papermill.iorw import write_ipynb  # noqa: E402
 from papermill.log import logger  # noqa: E402
 from papermill.utils import merge_kwargs, remove_args  # noqa: E402
 
+from . import _parent_watch  # noqa: E402
 from .kernels import ipc_kernel_manager  # noqa: E402
 
 ENGINE_NAME = "villagestudy_warm"
 #: a warm kernel's first start-up line: it ends the kernel as soon as the process that started it is gone,
 #: also while the kernel still imports (see :mod:`villagestudy.reports._parent_watch`)
-WATCH_PARENT = f"import runpy; runpy.run_path({str(Path(__file__).with_name('_parent_watch.py'))!r})"
+WATCH_PARENT = f"import runpy; runpy.run_path({_parent_watch.__file__!r}, run_name={_parent_watch.RUN_NAME!r})"
 MAX_NOTEBOOKS_ENV = "VILLAGESTUDY_WARM_MAX_NOTEBOOKS"
 MAX_RSS_ENV = "VILLAGESTUDY_WARM_MAX_RSS_MB"
 DEFAULT_MAX_NOTEBOOKS = 100
