@@ -551,3 +551,25 @@ def test_town_maps_stay_under_one_megabyte(town_of_15):
     assert sum(sizes) < 1_000_000, sizes
     assert figure_json_size(figs[0]) == len(figs[0].to_json())
     json.loads(figs[2].to_json())  # valid JSON
+
+
+@pytest.mark.parametrize("name", ["RdBu", "Viridis"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_named_colour_scales_are_plotlys_and_a_caller_cannot_change_them(name, reverse):
+    plotly_scale = [[float(p), c] for p, c in pcolors.get_colorscale(name)]
+    expected = [[1 - p, c] for p, c in reversed(plotly_scale)] if reverse else plotly_scale
+    got = _geom.colorscale_of(name, reverse)
+    assert got == expected
+    got[0][1] = "#000000"  # a caller's own copy: the next figure still gets plotly's colours
+    assert _geom.colorscale_of(name, reverse) == expected
+
+
+def test_map_traces_are_the_same_as_graph_objects():
+    # the map helpers hand plotly dicts (validated once, by the figure): the figure is what go.Scatter gives
+    import plotly.graph_objects as go
+
+    kwargs = dict(x=[0.0, 1.0, None, 2.0], y=[1.0, 0.0, None, 2.0], mode="lines", fill="toself", name=None,
+                  line=dict(color="#333333", width=0.6, dash=None), legendgroup=None, hoverinfo="skip")
+    made = go.Figure(data=[_geom.trace("scatter", **kwargs)])
+    assert made.to_plotly_json() == go.Figure(data=[go.Scatter(**kwargs)]).to_plotly_json()
+    assert made.data[0].fill == "toself" and made.data[0].name is None

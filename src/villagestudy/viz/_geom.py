@@ -15,6 +15,7 @@ and colour scales. Escaping and number formatting come from
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from typing import Iterable, Sequence
@@ -276,12 +277,28 @@ class Display:
 
 
 # ---------------------------------------------------------------- traces
+def trace(kind: str, **props) -> dict:
+    """A trace as plotly's figure JSON (``{"type": kind, ...}``), not a graph object such as ``go.Scatter``.
+
+    plotly validates a ``go.Scatter`` when it is made and again when it is added
+    to a figure; a trace given as a dict is validated once, when its figure is
+    built (``go.Figure(data=[...])``, ``fig.add_traces``). The figure is the
+    same: properties set to None are left unset, as with ``go.Scatter``.
+
+    Examples
+    --------
+    >>> import plotly.graph_objects as go
+    >>> line = trace("scatter", x=[0, 1], y=[1, 0], mode="lines", name=None)
+    >>> go.Figure(data=[line]).data[0] == go.Scatter(x=[0, 1], y=[1, 0], mode="lines")
+    True
+    """
+    return {"type": kind, **props}
 def fill_trace(display: Display, geoms, color: str, *, name: str | None = None, showlegend: bool = False,
                line_color: str = BOUNDARY_COLOR, line_width: float = 0.6, dash: str | None = None,
-               legendgroup: str | None = None, legendrank: int | None = None) -> go.Scatter:
+               legendgroup: str | None = None, legendrank: int | None = None) -> dict:
     """ONE filled trace for many polygons of one colour (no hover: hover has its own trace)."""
     xs, ys = display.rings(geoms)
-    return go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
+    return trace("scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
                       line=dict(color=line_color, width=line_width, dash=dash),
                       hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
                       legendgroup=legendgroup, legendrank=legendrank)
@@ -289,17 +306,17 @@ def fill_trace(display: Display, geoms, color: str, *, name: str | None = None, 
 
 def line_trace(display: Display, geoms, color: str, *, width: float = 1.0, dash: str | None = None,
                name: str | None = None, showlegend: bool = False, legendgroup: str | None = None,
-               legendrank: int | None = None) -> go.Scatter:
+               legendrank: int | None = None) -> dict:
     """ONE outline trace for many polygons (no fill)."""
     xs, ys = display.lines(geoms)
-    return go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
+    return trace("scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
                       hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
                       legendgroup=legendgroup, legendrank=legendrank)
 
 
 def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequence[str] | None = None,
                 name: str | None = None, marker: dict | None = None, textfont: dict | None = None,
-                legendgroup: str | None = None) -> go.Scatter:
+                legendgroup: str | None = None) -> dict:
     """Invisible markers inside each geometry carrying its hover text (and an optional label).
 
     With ``marker`` holding a colour scale and ``showscale=True`` this trace
@@ -309,7 +326,7 @@ def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequ
     mk = dict(size=12, opacity=0, color="rgba(0,0,0,0)")
     if marker:
         mk.update(marker)
-    return go.Scatter(x=xs, y=ys, mode="markers+text" if text is not None else "markers",
+    return trace("scatter", x=xs, y=ys, mode="markers+text" if text is not None else "markers",
                       marker=mk, text=list(text) if text is not None else None,
                       textfont={**LABEL_FONT, **(textfont or {})}, textposition="middle center",
                       hovertext=list(hovertext), hovertemplate="%{hovertext}<extra></extra>",
@@ -318,13 +335,13 @@ def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequ
 
 def legend_entry(name: str, *, color: str, symbol: str = "square", mode: str = "markers",
                  dash: str | None = None, width: float = 2.0, marker_line: dict | None = None,
-                 legendgroup: str | None = None, legendrank: int | None = None) -> go.Scatter:
+                 legendgroup: str | None = None, legendrank: int | None = None) -> dict:
     """A trace that only draws a legend entry (a marker, or a line with ``mode='lines'``)."""
     if mode == "lines":
-        return go.Scatter(x=[None], y=[None], mode="lines", name=name, showlegend=True, hoverinfo="skip",
+        return trace("scatter", x=[None], y=[None], mode="lines", name=name, showlegend=True, hoverinfo="skip",
                           line=dict(color=color, width=width, dash=dash), legendgroup=legendgroup,
                           legendrank=legendrank)
-    return go.Scatter(x=[None], y=[None], mode="markers", name=name, showlegend=True, hoverinfo="skip",
+    return trace("scatter", x=[None], y=[None], mode="markers", name=name, showlegend=True, hoverinfo="skip",
                       marker=dict(color=color, symbol=symbol, size=12, line=marker_line or dict(width=0)),
                       legendgroup=legendgroup, legendrank=legendrank)
 
@@ -392,10 +409,24 @@ def label_color(fill: str | None) -> str:
 
 
 def colorscale_of(name_or_scale, reverse: bool = False) -> list:
-    scale = pcolors.get_colorscale(name_or_scale) if isinstance(name_or_scale, str) else list(name_or_scale)
+    """``[[position, colour], ...]`` of a plotly colour scale (a name such as ``"RdBu"``, or the list itself).
+
+    Examples
+    --------
+    >>> colorscale_of([[0, "#000000"], [1, "#ffffff"]], reverse=True)
+    [[0.0, '#ffffff'], [1.0, '#000000']]
+    """
+    scale = _named_colorscale(name_or_scale) if isinstance(name_or_scale, str) else list(name_or_scale)
     if reverse:
         scale = [[1 - float(p), c] for p, c in reversed(scale)]
     return [[float(p), c] for p, c in scale]
+
+
+@functools.lru_cache(maxsize=64)
+def _named_colorscale(name: str) -> tuple:
+    # plotly looks the name up and validates the scale on every call (about 0.6 ms): a report asks for a few
+    # scales many times
+    return tuple((p, c) for p, c in pcolors.get_colorscale(name))
 
 
 def qualitative(n: int, palette: str = "Alphabet") -> list[str]:

@@ -32,7 +32,7 @@ from ..metrics.standards import missed_standards
 from ..settings import STANDARDS
 from ._geom import (
     BAD_COLOR, GOOD_COLOR, NO_DATA_COLOR, Meta, base_layout, esc, fmt_number, fmt_value, legend_entry,
-    qualitative, resolve_settings, unique_labels, update_axes, update_layout,
+    qualitative, resolve_settings, trace, unique_labels, update_axes, update_layout,
 )
 
 __all__ = ["income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
@@ -197,20 +197,21 @@ def income_composition(study, year: int | None = None, *, town_id=None, village_
         cname = t(f"income_{cat}", lang)
         hover = [f"<b>{labels[k]}</b><br>{cname}{colon}"
                  f"{t('no_data', lang) if y[k] is None else fmt_number(y[k], kind='money', lang=lang) + unit}" for k in range(len(order))]
-        fig.add_trace(go.Bar(x=labels, y=y, name=cname, marker_color=INCOME_COLORS[cat], hovertext=hover,
-                             hovertemplate="%{hovertext}<extra></extra>", meta=cat))
+        fig.add_trace(trace("bar", x=labels, y=y, name=cname, marker_color=INCOME_COLORS[cat], hovertext=hover,
+                            hovertemplate="%{hovertext}<extra></extra>", meta=cat))
     tot = [float(total[i]) if i in set(have) else None for i in order]
-    fig.add_trace(go.Scatter(x=labels, y=tot, mode="markers", name=t("total", lang),
-                             marker=dict(symbol="diamond", size=10, color="#222", line=dict(color="white", width=1)),
-                             hovertext=[f"<b>{labels[k]}</b><br>{t('total', lang)}{colon}"
-                                        f"{t('no_data', lang) if tot[k] is None else fmt_number(tot[k], kind='money', lang=lang) + unit}"
-                                        for k in range(len(order))],
-                             hovertemplate="%{hovertext}<extra></extra>"))
+    fig.add_trace(trace("scatter", x=labels, y=tot, mode="markers", name=t("total", lang),
+                        marker=dict(symbol="diamond", size=10, color="#222", line=dict(color="white", width=1)),
+                        hovertext=[f"<b>{labels[k]}</b><br>{t('total', lang)}{colon}"
+                                   f"{t('no_data', lang) if tot[k] is None else fmt_number(tot[k], kind='money', lang=lang) + unit}"
+                                   for k in range(len(order))],
+                        hovertemplate="%{hovertext}<extra></extra>"))
     missing = [labels[k] for k, i in enumerate(order) if i not in set(have)]
     if missing:
-        fig.add_trace(go.Scatter(x=missing, y=[0] * len(missing), mode="text", text=[t("no_data", lang)] * len(missing),
-                                 textposition="top center", textfont=dict(color="#777"), name=t("no_data", lang),
-                                 showlegend=False, hoverinfo="skip"))
+        fig.add_trace(trace("scatter", x=missing, y=[0] * len(missing), mode="text",
+                            text=[t("no_data", lang)] * len(missing),
+                            textposition="top center", textfont=dict(color="#777"), name=t("no_data", lang),
+                            showlegend=False, hoverinfo="skip"))
     if show_standard and s.weak_total_yuan is not None:
         _add_standard_line(fig, "weak_total_yuan", float(s.weak_total_yuan), lang)
     base_layout(fig, title if title is not None else _title(
@@ -257,7 +258,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
         for m in measures:
             ys = [None if (vid, y) not in sums[m] else float(sums[m][(vid, y)]) for y in years]
             mname = t(f"income_{m}", lang)
-            fig.add_trace(go.Scatter(
+            fig.add_trace(trace("scatter",
                 x=years, y=ys, mode="lines+markers", name=labels[k] if measure != "both" else f"{labels[k]} {mname}",
                 legendgroup=vid, line=dict(color=palette[k], dash="dash" if m == "operating" and measure == "both"
                                            else None),
@@ -355,9 +356,9 @@ def compliance_heatmap(table: pd.DataFrame, settings=None, *, study=None, pillar
         hover.append(hr)
     cs = [[0, STATUS_COLORS["missed"]], [1 / 3, STATUS_COLORS["missed"]], [1 / 3, STATUS_COLORS["no data"]],
           [2 / 3, STATUS_COLORS["no data"]], [2 / 3, STATUS_COLORS["met"]], [1, STATUS_COLORS["met"]]]
-    fig = go.Figure(go.Heatmap(z=z, x=xlab, y=labels, text=text, texttemplate="%{text}", customdata=hover,
-                               hovertemplate="%{customdata}<extra></extra>", colorscale=cs, zmin=-0.5, zmax=2.5,
-                               showscale=False, xgap=2, ygap=2, textfont=dict(color="white", size=12)))
+    fig = go.Figure(data=[trace("heatmap", z=z, x=xlab, y=labels, text=text, texttemplate="%{text}", customdata=hover,
+                                hovertemplate="%{customdata}<extra></extra>", colorscale=cs, zmin=-0.5, zmax=2.5,
+                                showscale=False, xgap=2, ygap=2, textfont=dict(color="white", size=12))])
     for status, key in (("met", "met"), ("missed", "missed"), ("no data", "no_data")):
         fig.add_trace(legend_entry(t(key, lang), color=STATUS_COLORS[status]))
     if not inds:
@@ -408,7 +409,7 @@ def rank_intervals(ranks: pd.DataFrame, *, study=None, lang: str = "zh", title: 
              f"{t('rank_median', lang)}{colon}{f(med[k])}<br>{t('rank_interval', lang)}{colon}"
              f"{f(lo[k])} – {f(hi[k])}" for k in range(len(order))]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
+    fig.add_trace(trace("scatter",
         x=[None if np.isnan(m) else float(m) for m in med], y=labels, mode="markers",
         name=f"{t('rank_median', lang)}（{t('rank_interval', lang)}）" if lang == "zh"
         else f"{t('rank_median', lang)} ({t('rank_interval', lang)})",
@@ -417,15 +418,15 @@ def rank_intervals(ranks: pd.DataFrame, *, study=None, lang: str = "zh", title: 
                      color="#4c78a8", thickness=2, width=4),
         hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"))
     r = num["rank"].to_numpy()
-    fig.add_trace(go.Scatter(x=[None if np.isnan(v) else float(v) for v in r], y=labels, mode="markers",
-                             name=t("rank", lang), marker=dict(symbol="diamond-open", size=11, color="#222"),
-                             hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"))
+    fig.add_trace(trace("scatter", x=[None if np.isnan(v) else float(v) for v in r], y=labels, mode="markers",
+                        name=t("rank", lang), marker=dict(symbol="diamond-open", size=11, color="#222"),
+                        hovertext=hover, hovertemplate="%{hovertext}<extra></extra>"))
     miss = [labels[k] for k in range(len(order)) if not has[k] and np.isnan(r[k])]
     if miss:
         x0 = float(np.nanmin(lo)) if np.isfinite(lo).any() else 1.0
-        fig.add_trace(go.Scatter(x=[x0] * len(miss), y=miss, mode="text", text=[t("no_data", lang)] * len(miss),
-                                 textposition="middle right", textfont=dict(color="#777"), showlegend=False,
-                                 hoverinfo="skip", name=t("no_data", lang)))
+        fig.add_trace(trace("scatter", x=[x0] * len(miss), y=miss, mode="text", text=[t("no_data", lang)] * len(miss),
+                            textposition="middle right", textfont=dict(color="#777"), showlegend=False,
+                            hoverinfo="skip", name=t("no_data", lang)))
     n = len(order)
     base_layout(fig, title if title is not None else t("rank_title", lang), lang=lang,
                 height=height or max(300, 120 + 26 * n), xaxis_title=t("rank", lang),
@@ -480,16 +481,17 @@ def small_multiples(table: pd.DataFrame, indicators: Sequence[str], village_ids=
             text = ["" if f is None else t("yes" if f else "no", lang) for f in flags]
         else:
             vals = [None if pd.isna(x) else float(x) for x in pd.to_numeric(raw, errors="coerce")]
-        fig.add_trace(go.Bar(x=labels, y=vals, marker_color=colors, showlegend=False, name=meta.name,
-                             text=text, textposition="inside" if text else None,
-                             hovertext=[f"<b>{labels[k]}</b><br>{meta.label}{colon}{fmt_value(raw.iat[k], meta, lang)}"
-                                        for k in range(len(ids))],
-                             hovertemplate="%{hovertext}<extra></extra>", meta=ind), row=r, col=c)
+        fig.add_trace(trace("bar", x=labels, y=vals, marker_color=colors, showlegend=False, name=meta.name,
+                            text=text, textposition="inside" if text else None,
+                            hovertext=[f"<b>{labels[k]}</b><br>{meta.label}{colon}{fmt_value(raw.iat[k], meta, lang)}"
+                                       for k in range(len(ids))],
+                            hovertemplate="%{hovertext}<extra></extra>", meta=ind), row=r, col=c)
         miss = [labels[k] for k in range(len(ids)) if vals[k] is None]
         if miss:
-            fig.add_trace(go.Scatter(x=miss, y=[0] * len(miss), mode="text", text=[t("no_data", lang)] * len(miss),
-                                     textposition="top center", textfont=dict(color="#777", size=11),
-                                     showlegend=False, hoverinfo="skip", name=t("no_data", lang)), row=r, col=c)
+            fig.add_trace(trace("scatter", x=miss, y=[0] * len(miss), mode="text",
+                                text=[t("no_data", lang)] * len(miss),
+                                textposition="top center", textfont=dict(color="#777", size=11),
+                                showlegend=False, hoverinfo="skip", name=t("no_data", lang)), row=r, col=c)
         thr = meta.threshold(s)
         if thr is not None and not meta.is_flag:
             thresholds[ind] = thr
@@ -559,15 +561,16 @@ def ranked_bar(table: pd.DataFrame, indicator: str, *, town_id=None, village_ids
                      f"{fmt_value(raw.loc[vid], meta, lang)}"
                      + (f"<br>{t('rank', lang)}{colon}{rank}" if has[k] else "") + extra)
         text.append(fmt_value(raw.loc[vid], meta, lang))
-    fig = go.Figure(go.Bar(x=[float(v) if h else None for v, h in zip(vals, has)], y=labels, orientation="h",
-                           marker_color=colors, text=[tx if h else "" for tx, h in zip(text, has)],
-                           textposition="outside", cliponaxis=False, hovertext=hover,
-                           hovertemplate="%{hovertext}<extra></extra>", name=meta.name, showlegend=False))
+    fig = go.Figure(data=[trace("bar", x=[float(v) if h else None for v, h in zip(vals, has)], y=labels,
+                                orientation="h", marker_color=colors,
+                                text=[tx if h else "" for tx, h in zip(text, has)],
+                                textposition="outside", cliponaxis=False, hovertext=hover,
+                                hovertemplate="%{hovertext}<extra></extra>", name=meta.name, showlegend=False)])
     miss = [labels[k] for k in range(len(order)) if not has[k]]
     if miss:
-        fig.add_trace(go.Scatter(x=[0] * len(miss), y=miss, mode="text", text=[t("no_data", lang)] * len(miss),
-                                 textposition="middle right", textfont=dict(color="#777"), showlegend=False,
-                                 hoverinfo="skip", name=t("no_data", lang)))
+        fig.add_trace(trace("scatter", x=[0] * len(miss), y=miss, mode="text", text=[t("no_data", lang)] * len(miss),
+                            textposition="middle right", textfont=dict(color="#777"), showlegend=False,
+                            hoverinfo="skip", name=t("no_data", lang)))
     if thr is not None and not meta.is_flag:
         _add_standard_line(fig, meta.standard, thr, lang, horizontal=False, label=False)
         fig.add_annotation(text=standard_label(meta.standard, thr, lang), x=thr, xref="x", y=1.0, yref="paper",
@@ -644,8 +647,9 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
     hover = [f"<b>{esc(lab)}</b><br>{t('contrib_value', lang)}{colon}{fmt_number(v)}<br>"
              f"{t('contrib_weight', lang)}{colon}{fmt_number(w * 100)}%<br>{fmt_number(c)}"
              for lab, v, w, c in zip(labels, ind["value"], ind["weight"], ind["contribution"])]
-    fig = go.Figure(go.Bar(x=ind["contribution"], y=[esc(x) for x in labels], orientation="h", marker_color=colors,
-                           customdata=hover, hovertemplate="%{customdata}<extra></extra>", showlegend=False))
+    fig = go.Figure(data=[trace("bar", x=ind["contribution"], y=[esc(x) for x in labels], orientation="h",
+                                marker_color=colors, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+                                showlegend=False)])
     fig.add_trace(legend_entry(t("contrib_above", lang), color=GOOD_COLOR))
     fig.add_trace(legend_entry(t("contrib_below", lang), color=BAD_COLOR))
     log = (rows["scale"] == "log").any()

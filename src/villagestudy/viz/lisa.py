@@ -82,6 +82,7 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     cluster = lisa["cluster"].reindex(v["village_id"]).to_numpy(dtype=object)
     display = Display.for_geoms(geoms)
     fig = go.Figure()
+    traces: list[dict] = []  # added at once: plotly validates each trace once
     hovers = []
     for i in range(len(v)):
         vid = v.at[i, "village_id"]
@@ -95,13 +96,14 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     for k, label in enumerate(("HH", "LL", "HL", "LH", "ns")):
         idx = np.flatnonzero(cluster == label)
         if len(idx):
-            fig.add_trace(fill_trace(display, geoms[idx], LISA_COLORS[label], name=t("lisa_" + label, lang),
+            traces.append(fill_trace(display, geoms[idx], LISA_COLORS[label], name=t("lisa_" + label, lang),
                                      showlegend=True, legendrank=k + 1))
     missing = np.flatnonzero(~pd.Series(cluster).apply(lambda c: isinstance(c, str)).to_numpy())
     if len(missing):
-        fig.add_trace(fill_trace(display, geoms[missing], NO_DATA_COLOR, name=t("no_data", lang), showlegend=True,
+        traces.append(fill_trace(display, geoms[missing], NO_DATA_COLOR, name=t("no_data", lang), showlegend=True,
                                  legendrank=10))
-    fig.add_trace(hover_trace(display, geoms, hovers, text=[esc(n) for n in v["village_name"]], name=meta.name))
+    traces.append(hover_trace(display, geoms, hovers, text=[esc(n) for n in v["village_name"]], name=meta.name))
+    fig.add_traces(traces)
     map_layout(fig, title if title is not None else _selection_title(
         study, town_id, t("lisa_title", lang, label=meta.label), lang), lang=lang, height=height)
     if moran is not None and len(moran):

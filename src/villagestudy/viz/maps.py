@@ -30,8 +30,8 @@ from ..settings import M2_PER_MU
 from ._geom import (
     BACKGROUND_FILL, BAD_COLOR, COLOR_LEVELS, DIVERGING, GOOD_COLOR, MISSED_COLOR, NO_DATA_COLOR, SEQUENTIAL,
     Display, Meta, as_flags, colorscale_of, esc, fill_trace, fmt_number, fmt_value, geoms_of, hover_trace,
-    label_color, legend_entry, line_trace, map_layout, qualitative, resolve_settings, scale_colors, squeeze_diverging,
-    update_axes, update_layout, usable,
+    label_color, legend_entry, line_trace, map_layout, qualitative, resolve_settings, scale_colors, trace,
+    squeeze_diverging, update_axes, update_layout, usable,
 )
 
 __all__ = ["village_map", "parks_map", "grids_map", "parcels_map", "park_values", "PARK_MEASURES"]
@@ -96,7 +96,7 @@ def _note(fig: go.Figure, text: str, y: float = 1.0) -> None:
                        showarrow=False, font=dict(size=11, color="#555"))
 
 
-def _group_fills(display: Display, geoms: np.ndarray, colors: list, **kw) -> list[go.Scatter]:
+def _group_fills(display: Display, geoms: np.ndarray, colors: list, **kw) -> list[dict]:
     """One filled trace per distinct colour (None colours are skipped)."""
     traces = []
     col = pd.Series(colors, dtype=object)
@@ -216,7 +216,7 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
     geoms = v["geometry"].to_numpy(dtype=object)
     display = Display.for_geoms(geoms)
     colon = _colon(lang)
-    fig = go.Figure()
+    traces: list[dict] = []
     info: dict = {"indicator": indicator, "threshold": thr, "without_boundary": lost}
 
     def hover(i, value_text, extra=""):
@@ -231,7 +231,7 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
         for val in (True, False):
             idx = np.flatnonzero((flags == val).to_numpy() & ~missing)
             if len(idx):
-                fig.add_trace(fill_trace(display, geoms[idx], GOOD_COLOR if val == good_value else BAD_COLOR,
+                traces.append(fill_trace(display, geoms[idx], GOOD_COLOR if val == good_value else BAD_COLOR,
                                          name=f"{meta.name}{colon}{t('yes' if val else 'no', lang)}",
                                          showlegend=True, legendrank=1 if val else 2))
         missed = np.zeros(len(v), dtype=bool)
@@ -241,7 +241,7 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
         ok = np.flatnonzero(~missing)
         if len(ok):
             fill = [GOOD_COLOR if flags.iat[i] == good_value else BAD_COLOR for i in ok]
-            fig.add_trace(hover_trace(display, geoms[ok], [texts[i] for i in ok],
+            traces.append(hover_trace(display, geoms[ok], [texts[i] for i in ok],
                                       text=[names[i] for i in ok] if names else None, name=meta.name,
                                       textfont=dict(color=[label_color(c) for c in fill])))
     else:
@@ -250,8 +250,7 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
         scale = _Scale(num, meta, thr, colorscale)
         info.update(cmin=scale.cmin, cmax=scale.cmax, cmid=scale.cmid)
         colors = scale.colors(num)
-        for tr in _group_fills(display, geoms, colors):
-            fig.add_trace(tr)
+        traces.extend(_group_fills(display, geoms, colors))
         missed = np.zeros(len(v), dtype=bool)
         extra = [""] * len(v)
         if thr is not None:
@@ -263,25 +262,26 @@ def village_map(study, table: pd.DataFrame, indicator: str, *, town_id=None, set
         if len(ok):
             cb_title = meta.label if thr is None else f"{meta.label}<br>{meta.standard_text(thr, lang)}"
             marker = scale.marker(num[ok], cb_title, meta.is_share)
-            fig.add_trace(hover_trace(display, geoms[ok], [hover(i, fmt_value(num[i], meta, lang), extra[i])
+            traces.append(hover_trace(display, geoms[ok], [hover(i, fmt_value(num[i], meta, lang), extra[i])
                                                            for i in ok],
                                       text=[names[i] for i in ok] if names else None, marker=marker,
                                       textfont=dict(color=[label_color(colors[i]) for i in ok]),
                                       name=meta.name))
     idx_missing = np.flatnonzero(missing)
     if len(idx_missing):
-        fig.add_trace(fill_trace(display, geoms[idx_missing], NO_DATA_COLOR, name=t("no_data", lang),
+        traces.append(fill_trace(display, geoms[idx_missing], NO_DATA_COLOR, name=t("no_data", lang),
                                  showlegend=True, legendgroup="no_data", legendrank=1100))
-        fig.add_trace(hover_trace(display, geoms[idx_missing],
+        traces.append(hover_trace(display, geoms[idx_missing],
                                   [hover(i, t("no_data", lang)) for i in idx_missing],
                                   text=[names[i] for i in idx_missing] if names else None,
                                   name=t("no_data", lang), legendgroup="no_data"))
     idx_missed = np.flatnonzero(missed)
     if len(idx_missed):
-        fig.add_trace(line_trace(display, geoms[idx_missed], MISSED_COLOR, width=3,
+        traces.append(line_trace(display, geoms[idx_missed], MISSED_COLOR, width=3,
                                  name=t("missed_standard", lang), showlegend=True, legendrank=1101))
-    # draw the missed outlines under the hover markers: move hover traces last
-    fig.data = tuple(sorted(fig.data, key=lambda tr: tr.hovertemplate is not None))
+    # draw the missed outlines under the hover markers: hover traces last (a stable sort)
+    traces.sort(key=lambda tr: tr.get("hovertemplate") is not None)
+    fig = go.Figure(data=traces)
     info["missing"] = v.loc[missing, "village_id"].tolist()
     info["missed"] = v.loc[missed, "village_id"].tolist()
     year = table.attrs.get("year") if meta.pillar in ("income", "governance") else None
@@ -370,17 +370,19 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
         raise ValueError("neither village boundaries nor park polygons to draw: a parks map needs one of them")
     display = Display.for_geoms(vgeoms, pgeoms)
     fig = go.Figure()
+    traces: list[dict] = []  # added at once: plotly validates each trace once
     # background: villages
     if has_v.any():
-        fig.add_trace(fill_trace(display, vgeoms[has_v], BACKGROUND_FILL, line_color="#9a9a9a", line_width=0.8))
+        traces.append(fill_trace(display, vgeoms[has_v], BACKGROUND_FILL, line_color="#9a9a9a", line_width=0.8))
         idx = np.flatnonzero(has_v)
-        fig.add_trace(hover_trace(display, vgeoms[idx],
+        traces.append(hover_trace(display, vgeoms[idx],
                                   [f"<b>{esc(v.at[i, 'village_name'])}</b><br>{esc(v.at[i, 'town_name'])}" for i in idx],
                                   text=[esc(v.at[i, "village_name"]) for i in idx],
                                   textfont=dict(size=10, color="#8a8a8a"), name=t("village", lang)))
     info: dict = {"color_by": color_by, "old_before_year": s.old_before_year, "parks": len(parks)}
     if len(parks) == 0:
         _empty_note(fig, t("no_parks", lang))
+        fig.add_traces(traces)
         map_layout(fig, title if title is not None else _selection_title(study, town_id, t("parks_map_title", lang),
                                                                            lang), lang=lang, height=height)
         update_layout(fig, meta=info)
@@ -420,18 +422,17 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
     if len(poly):
         in_poly = set(poly.tolist())
         fill_colors = [colors[i] if i in in_poly else None for i in range(len(parks))]
-        for tr in _group_fills(display, pgeoms, fill_colors, line_width=0):
-            fig.add_trace(tr)
+        traces.extend(_group_fills(display, pgeoms, fill_colors, line_width=0))
         if (missing & has_p).any():
-            fig.add_trace(legend_entry(t("no_data", lang), color=NO_DATA_COLOR, legendgroup="no_data",
+            traces.append(legend_entry(t("no_data", lang), color=NO_DATA_COLOR, legendgroup="no_data",
                                        legendrank=1100))
         for flag, name, dash, width, color, rank in ((True, old_name, "dash", 1.8, "#111111", 1),
                                                      (False, other_name, None, 1.0, "#444444", 2)):
             idx = np.flatnonzero(has_p & (old == flag))
             if len(idx):
-                fig.add_trace(line_trace(display, pgeoms[idx], color, width=width, dash=dash, name=name,
+                traces.append(line_trace(display, pgeoms[idx], color, width=width, dash=dash, name=name,
                                          showlegend=True, legendgroup="old" if flag else "other", legendrank=rank))
-        fig.add_trace(hover_trace(display, pgeoms[poly], [texts[i] for i in poly],
+        traces.append(hover_trace(display, pgeoms[poly], [texts[i] for i in poly],
                                   text=[_floor_label(floor.iat[i], lang) for i in poly] if show_labels else None,
                                   textfont=dict(size=9, color=[label_color(colors[i]) for i in poly]),
                                   name=t("park", lang)))
@@ -467,7 +468,7 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
             idx = [i for i in rest if old[i] == flag and not np.isnan(xs[i])]
             if not idx:
                 continue
-            fig.add_trace(go.Scatter(
+            traces.append(trace("scatter",
                 x=[round(float(xs[i]), nd) for i in idx], y=[round(float(ys[i]), nd) for i in idx],
                 mode="markers", name=name, legendgroup="old" if flag else "other", legendrank=rank,
                 showlegend=not (has_p & (old == flag)).any(),
@@ -478,16 +479,17 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
                 if not missing[i]:
                     cb_x.append(round(float(xs[i]), nd)), cb_y.append(round(float(ys[i]), nd)), cb_v.append(vals[i])
         if (missing[rest]).any() and not (missing & has_p).any():
-            fig.add_trace(legend_entry(t("no_data", lang), color=NO_DATA_COLOR, symbol="circle",
+            traces.append(legend_entry(t("no_data", lang), color=NO_DATA_COLOR, symbol="circle",
                                        legendgroup="no_data", legendrank=1100))
         _note(fig, t("marker_size_floor_area", lang), y=1.04 if len(poly) and show_labels else 1.0)
         info["not_drawn"] = [str(parks.at[i, "park_id"]) for i in rest if np.isnan(xs[i])]
     if cb_v:
-        fig.add_trace(go.Scatter(x=cb_x, y=cb_y, mode="markers", hoverinfo="skip", showlegend=False,
-                                 name=meta.name,
-                                 marker=dict(size=1, opacity=0, **scale.marker(cb_v, meta.label, meta.is_share))))
+        traces.append(trace("scatter", x=cb_x, y=cb_y, mode="markers", hoverinfo="skip", showlegend=False,
+                            name=meta.name,
+                            marker=dict(size=1, opacity=0, **scale.marker(cb_v, meta.label, meta.is_share))))
     info.update(cmin=scale.cmin, cmax=scale.cmax, old=[str(x) for x in parks.loc[old, "park_id"]],
                 missing=[str(x) for x in parks.loc[missing, "park_id"]])
+    fig.add_traces(traces)
     map_layout(fig, title if title is not None else _selection_title(
         study, town_id, f"{t('parks_map_title', lang)}{t('separator', lang)}{meta.label}", lang),
         lang=lang, height=height)
@@ -539,8 +541,9 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
     has_g = usable(ggeoms)
     display = Display.for_geoms(vgeoms, ggeoms)
     fig = go.Figure()
+    traces: list[dict] = []  # added at once: plotly validates each trace once
     if has_v.any():
-        fig.add_trace(fill_trace(display, vgeoms[has_v], "#fafafa", line_width=0))
+        traces.append(fill_trace(display, vgeoms[has_v], "#fafafa", line_width=0))
     level = grids["level"].astype(str).str.lower().to_numpy() if len(grids) else np.empty(0, dtype=object)
     micro = level == "micro"
     grid = level == "grid"
@@ -588,31 +591,31 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
         sel = micro & has_g & np.array([party.iat[i] is val if val is None else party.iat[i] == val
                                         for i in range(len(grids))], dtype=bool)
         if sel.any() or (val is not None and (micro & has_g).any()):
-            fig.add_trace(fill_trace(display, ggeoms[sel], PARTY_COLORS[val], name=t(key, lang), showlegend=True,
+            traces.append(fill_trace(display, ggeoms[sel], PARTY_COLORS[val], name=t(key, lang), showlegend=True,
                                      line_color="#ffffff", line_width=0.8, legendrank=rank))
         info[key] = [str(x) for x in grids.loc[sel, "grid_id"]]
     gsel = grid & has_g
     if gsel.any():
-        fig.add_trace(line_trace(display, ggeoms[gsel], "#333333", width=2, name=t("grid_boundary", lang),
+        traces.append(line_trace(display, ggeoms[gsel], "#333333", width=2, name=t("grid_boundary", lang),
                                  showlegend=True, legendrank=10))
     if has_v.any():
-        fig.add_trace(line_trace(display, vgeoms[has_v], "#7a7a7a", width=3, name=t("boundary", lang),
+        traces.append(line_trace(display, vgeoms[has_v], "#7a7a7a", width=3, name=t("boundary", lang),
                                  showlegend=True, legendrank=11))
     msel = np.flatnonzero(micro & has_g)
     if len(msel):
-        fig.add_trace(hover_trace(display, ggeoms[msel], [hover(i) for i in msel], name=t("micro_grid", lang)))
+        traces.append(hover_trace(display, ggeoms[msel], [hover(i) for i in msel], name=t("micro_grid", lang)))
     gidx = np.flatnonzero(gsel)
     if show_ids is None:
         show_ids = len(gidx) <= 15
     if len(gidx):
-        fig.add_trace(hover_trace(display, ggeoms[gidx], [hover(i) for i in gidx],
+        traces.append(hover_trace(display, ggeoms[gidx], [hover(i) for i in gidx],
                                   text=[esc(_short_id(grids.at[i, "grid_id"], grids.at[i, "village_id"]))
                                         for i in gidx] if show_ids else None,
                                   textfont=dict(size=11, color="#111"), name=t("grid", lang)))
     if has_v.any():
         idx = np.flatnonzero(has_v)
         if not has_g.any():
-            fig.add_trace(hover_trace(display, vgeoms[idx], [f"<b>{esc(v.at[i, 'village_name'])}</b>" for i in idx],
+            traces.append(hover_trace(display, vgeoms[idx], [f"<b>{esc(v.at[i, 'village_name'])}</b>" for i in idx],
                                       text=[esc(v.at[i, "village_name"]) for i in idx], name=t("village", lang)))
     if not has_g.any():
         _empty_note(fig, t("no_grid_geometry", lang))
@@ -621,6 +624,7 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
             title = f"{esc(vname.get(village_id, village_id))}{t('separator', lang)}{t('grids_map_title', lang)}"
         else:
             title = _selection_title(study, town_id, t("grids_map_title", lang), lang)
+    fig.add_traces(traces)
     map_layout(fig, title, lang=lang, height=height)
     update_layout(fig, meta=info)
     return fig
@@ -692,27 +696,28 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     vgeom = v["geometry"].to_numpy(dtype=object)
     display = Display.for_geoms(geoms, vgeom)
     fig = go.Figure()
+    traces: list[dict] = []  # added at once: plotly validates each trace once
     pal = qualitative(26)
     has = usable(geoms)
     if len(order) <= max_legend:
         for k, g in enumerate(order):
             idx = np.flatnonzero((codes == k) & has)
-            fig.add_trace(fill_trace(display, geoms[idx], pal[k % len(pal)], name=esc(g), showlegend=True,
+            traces.append(fill_trace(display, geoms[idx], pal[k % len(pal)], name=esc(g), showlegend=True,
                                      line_width=0.5))
     else:
         cidx = _group_colors(geoms, codes, len(order), s.block_tolerance_m)
         parcel_color = np.where(codes >= 0, cidx[np.maximum(codes, 0)], -1)
         for c in sorted(set(parcel_color[parcel_color >= 0].tolist())):
             idx = np.flatnonzero((parcel_color == c) & has)
-            fig.add_trace(fill_trace(display, geoms[idx], pal[c], line_width=0.5))
+            traces.append(fill_trace(display, geoms[idx], pal[c], line_width=0.5))
         _note(fig, t("groups_n", lang, n=len(order), by=t(f"by_{by}", lang)))
     none = np.flatnonzero((codes < 0) & has)
     if len(none):
-        fig.add_trace(fill_trace(display, geoms[none], NO_DATA_COLOR,
+        traces.append(fill_trace(display, geoms[none], NO_DATA_COLOR,
                                  name=t("no_block" if by == "block" else "no_data", lang), showlegend=True,
                                  line_width=0.5, legendrank=1100))
     if usable(vgeom).any():
-        fig.add_trace(line_trace(display, vgeom[usable(vgeom)], "#222222", width=2, name=t("boundary", lang),
+        traces.append(line_trace(display, vgeom[usable(vgeom)], "#222222", width=2, name=t("boundary", lang),
                                  showlegend=True, legendrank=1101))
 
     def hover(i):
@@ -731,8 +736,9 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
 
     idx = np.flatnonzero(has)
     if len(idx):
-        fig.add_trace(hover_trace(display, geoms[idx], [hover(i) for i in idx], name=t("parcel", lang)))
+        traces.append(hover_trace(display, geoms[idx], [hover(i) for i in idx], name=t("parcel", lang)))
     name = esc(v.at[0, "village_name"])
+    fig.add_traces(traces)
     map_layout(fig, title if title is not None else t("parcels_map_title", lang, village=name, by=t(f"by_{by}", lang)),
                lang=lang, height=height)
     shown = np.concatenate([geoms[has], vgeom[usable(vgeom)]])
