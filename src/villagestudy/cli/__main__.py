@@ -1,6 +1,4 @@
 """``python -m villagestudy.cli``: the same as the ``villagestudy`` command."""
-import sys
+from . import run
 
-from . import main
-
-sys.exit(main())
+run()
