@@ -293,15 +293,17 @@ def trace(kind: str, **props) -> dict:
     True
     """
     return {"type": kind, **props}
+
+
 def fill_trace(display: Display, geoms, color: str, *, name: str | None = None, showlegend: bool = False,
                line_color: str = BOUNDARY_COLOR, line_width: float = 0.6, dash: str | None = None,
                legendgroup: str | None = None, legendrank: int | None = None) -> dict:
     """ONE filled trace for many polygons of one colour (no hover: hover has its own trace)."""
     xs, ys = display.rings(geoms)
     return trace("scatter", x=xs, y=ys, mode="lines", fill="toself", fillcolor=color,
-                      line=dict(color=line_color, width=line_width, dash=dash),
-                      hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
-                      legendgroup=legendgroup, legendrank=legendrank)
+                 line=dict(color=line_color, width=line_width, dash=dash),
+                 hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
+                 legendgroup=legendgroup, legendrank=legendrank)
 
 
 def line_trace(display: Display, geoms, color: str, *, width: float = 1.0, dash: str | None = None,
@@ -310,8 +312,8 @@ def line_trace(display: Display, geoms, color: str, *, width: float = 1.0, dash:
     """ONE outline trace for many polygons (no fill)."""
     xs, ys = display.lines(geoms)
     return trace("scatter", x=xs, y=ys, mode="lines", line=dict(color=color, width=width, dash=dash),
-                      hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
-                      legendgroup=legendgroup, legendrank=legendrank)
+                 hoverinfo="skip", name=name, showlegend=showlegend and name is not None,
+                 legendgroup=legendgroup, legendrank=legendrank)
 
 
 def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequence[str] | None = None,
@@ -327,10 +329,10 @@ def hover_trace(display: Display, geoms, hovertext: Sequence[str], *, text: Sequ
     if marker:
         mk.update(marker)
     return trace("scatter", x=xs, y=ys, mode="markers+text" if text is not None else "markers",
-                      marker=mk, text=list(text) if text is not None else None,
-                      textfont={**LABEL_FONT, **(textfont or {})}, textposition="middle center",
-                      hovertext=list(hovertext), hovertemplate="%{hovertext}<extra></extra>",
-                      name=name, showlegend=False, legendgroup=legendgroup)
+                 marker=mk, text=list(text) if text is not None else None,
+                 textfont={**LABEL_FONT, **(textfont or {})}, textposition="middle center",
+                 hovertext=list(hovertext), hovertemplate="%{hovertext}<extra></extra>",
+                 name=name, showlegend=False, legendgroup=legendgroup)
 
 
 def legend_entry(name: str, *, color: str, symbol: str = "square", mode: str = "markers",
@@ -339,11 +341,11 @@ def legend_entry(name: str, *, color: str, symbol: str = "square", mode: str = "
     """A trace that only draws a legend entry (a marker, or a line with ``mode='lines'``)."""
     if mode == "lines":
         return trace("scatter", x=[None], y=[None], mode="lines", name=name, showlegend=True, hoverinfo="skip",
-                          line=dict(color=color, width=width, dash=dash), legendgroup=legendgroup,
-                          legendrank=legendrank)
+                     line=dict(color=color, width=width, dash=dash), legendgroup=legendgroup,
+                     legendrank=legendrank)
     return trace("scatter", x=[None], y=[None], mode="markers", name=name, showlegend=True, hoverinfo="skip",
-                      marker=dict(color=color, symbol=symbol, size=12, line=marker_line or dict(width=0)),
-                      legendgroup=legendgroup, legendrank=legendrank)
+                 marker=dict(color=color, symbol=symbol, size=12, line=marker_line or dict(width=0)),
+                 legendgroup=legendgroup, legendrank=legendrank)
 
 
 # ----------------------------------------------------------------- colours
