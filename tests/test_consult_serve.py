@@ -71,6 +71,28 @@ class _Pool:
         self.kernels.discard(kernel_id)
 
 
+class _Launching(_Pool):
+    """Also the steps of a kernel start, as jupyter_client takes them, each held until the test lets it go."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._pending_kernels: dict = {}
+        self.read_notebook, self.launched = asyncio.Event(), asyncio.Event()
+        self.fill_if_needed(delay=0, notebook_name=self.notebook_path)  # as Voilà's own __init__ does
+
+    def pre_start_kernel(self, kernel_name, kwargs):
+        self._pending_kernels["warm"] = asyncio.get_running_loop().create_future()  # its start task, running
+        return None, kernel_name, "warm"
+
+    async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
+        await self.read_notebook.wait()  # Voilà reads the notebook before it starts the kernel
+        self.pre_start_kernel("python3", {})
+        await self.launched.wait()
+        self.kernels.add("warm")
+        self._pending_kernels.pop("warm").set_result(None)
+        return {"kernel_id": "warm"}
+
+
 def test_a_page_loads_before_its_kernel_is_replaced_unless_a_visitor_needs_one():
     from villagestudy.consult.voila_bounded import bounded
 
@@ -100,6 +122,40 @@ def test_a_second_close_request_for_a_kernel_is_ignored():
         await km.shutdown_kernel("k1")
         assert [c for c in km.calls if c[0] == "shutdown"] == [("shutdown", "k1")]
         assert ("fill", 0) in km.calls  # room again: the pool is refilled at once
+
+    asyncio.run(run())
+
+
+def test_a_kernel_counts_from_the_pools_claim_until_its_process_has_exited():
+    """A page took a kernel the pool is still starting (no id yet), another page holds the second: no third."""
+    from villagestudy.consult.voila_bounded import bounded
+
+    async def run():
+        km = bounded(_Launching, max_kernels=2, pool_size=1, refill_delay=0.2)()
+        assert km.calls == [("fill", 0)]  # the pool is filled as the server starts
+        km.calls.clear()
+        km.kernels.add("held")
+        warming = asyncio.ensure_future(km._initialize("nb.ipynb", None))  # popped from the pool by a page
+        await asyncio.sleep(0)
+        counted = [km.kernels_alive()]  # claimed, no id yet
+        km.refill_now("nb.ipynb")  # the previous page's deferred refill comes due now
+        assert not km.room_for_a_page("nb.ipynb")  # the next visitor gets the busy page
+        km.read_notebook.set()
+        await asyncio.sleep(0)
+        counted.append(km.kernels_alive())  # launching: a pending kernel
+        km.refill_now("nb.ipynb")
+        km.launched.set()
+        assert (await warming)["kernel_id"] == "warm"
+        counted.append(km.kernels_alive())  # started: listed
+        assert counted == [2, 2, 2] and not km._claims
+        assert ("fill", 0) not in km.calls  # neither refill started a third kernel
+        km.kernels.discard("held")  # a kernel stopping is off the list but still pending until its process exits
+        km._pending_kernels["held"] = asyncio.get_running_loop().create_future()
+        assert km.kernels_alive() == 2 and not km.room_for_a_page("nb.ipynb")
+        km._pending_kernels["held"].set_result(None)  # exited (jupyter_client drops it just after: done is enough)
+        assert km.kernels_alive() == 1 and km.room_for_a_page("nb.ipynb")
+        km.refill_now("nb.ipynb")
+        assert km.calls == [("fill", 0)]  # room for one: the pool is refilled
 
     asyncio.run(run())
 

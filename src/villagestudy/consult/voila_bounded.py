@@ -5,7 +5,9 @@ with preheated kernels, refills its pool without limit. This launcher runs
 Voilà with these changes, made before the server starts:
 
 * the kernel manager never holds more than ``VILLAGESTUDY_MAX_KERNELS``
-  kernels: the preheated pool (``VILLAGESTUDY_POOL_SIZE``, each kernel with the
+  kernels, a kernel counted from the moment the pool asks for it until its
+  process has exited (so also while it starts, while a page waits for it, and
+  while it stops): the preheated pool (``VILLAGESTUDY_POOL_SIZE``, each kernel with the
   notebook already run, so a page shows its charts at once) is refilled only
   while there is room, and again when a page is closed or its kernel culled
   (the page's own "close" beacon works: the ``_xsrf`` cookie it needs is set);
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import os
 import sys
 
@@ -34,6 +37,9 @@ ENV_REFILL_DELAY = "VILLAGESTUDY_REFILL_DELAY"
 #: seconds a page that took a warm kernel has to load before its replacement is warmed (measured on 2 cores: a
 #: replacement warmed at once, 1 s after the page opened, slowed that page's first chart and its live widgets)
 DEFAULT_REFILL_DELAY_S = 8.0
+
+#: the pool's claim on a kernel, set in the task that warms it until the kernel has an id (see ``pre_start_kernel``)
+_CLAIM: contextvars.ContextVar = contextvars.ContextVar("villagestudy_kernel_claim", default=None)
 
 BUSY_PAGE = {
     "zh": ("会商系统繁忙", "当前同时打开的页面已达上限（{n} 个）。请关闭不用的页面，或一分钟后刷新本页。"),
@@ -64,10 +70,12 @@ def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float
         _closing = False
 
         def __init__(self, **kwargs):
-            super().__init__(**kwargs)
+            # set first: Voilà's __init__ fills the pool already
             self._deferred: dict = {}  # notebook -> the timer of its pool's deferred refill
             self._going: set[str] = set()  # kernels shutting down
             self._gone: collections.deque = collections.deque(maxlen=256)  # kernels shut down lately
+            self._claims: set[object] = set()  # kernels the pool is warming that have no id yet
+            super().__init__(**kwargs)
 
         def _pooled_ids(self) -> set[str]:
             ids = set()
@@ -77,12 +85,33 @@ def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float
                         ids.add(task.result()["kernel_id"])
             return ids
 
-        def kernels_in_use(self) -> int:
-            pooled = self._pooled_ids()
-            return sum(k not in pooled for k in self.list_kernel_ids())
+        def kernels_alive(self) -> int:
+            """Kernels whose process runs or may run: started, starting, stopping, or claimed by the pool.
 
-        def pool_waiting(self) -> int:
-            return sum(len(p) for p in getattr(self, "_pools", {}).values())
+            jupyter_client lists a kernel only once it has started, and takes
+            it off the list once its process has exited; while it starts or
+            stops it is a pending kernel (a pending task that failed is
+            ignored: its kernel never ran). Before that, a kernel the pool is
+            warming has no id yet: its claim counts instead.
+            """
+            pending = {kid for kid, task in getattr(self, "_pending_kernels", {}).items() if not task.done()}
+            return len(set(self.list_kernel_ids()) | pending) + len(self._claims)
+
+        async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
+            if kernel_id is not None:  # a restarted kernel, already counted
+                return await super()._initialize(notebook_path, kernel_id, **kwargs)
+            claim = object()
+            self._claims.add(claim)
+            _CLAIM.set(claim)  # this task's own context: pre_start_kernel, called within it, releases the claim
+            try:
+                return await super()._initialize(notebook_path, None, **kwargs)
+            finally:
+                self._claims.discard(claim)
+
+        def pre_start_kernel(self, kernel_name, kwargs):
+            started = super().pre_start_kernel(kernel_name, kwargs)
+            self._claims.discard(_CLAIM.get())  # from here on the kernel counts by its id
+            return started
 
         def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
             if delay is None and refill_delay > 0 and not self._closing:
@@ -91,7 +120,7 @@ def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float
                 self._defer_refill(notebook_name)
                 return None
             pool = getattr(self, "_pools", {}).get(notebook_name, [])
-            room = max_kernels - self.kernels_in_use() - len(pool)
+            room = max_kernels - self.kernels_alive()
             target = min(pool_size, len(pool) + max(room, 0))
             self.kernel_pools_config = {"default": {"pool_size": target,
                                                     "kernel_env_variables": self.default_env_variables}}
@@ -143,7 +172,7 @@ def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float
             return await super().cull_kernel_if_idle(kernel_id)
 
         def room_for_a_page(self, notebook_name) -> bool:
-            return self.get_pool_size(notebook_name) > 0 or len(self.list_kernel_ids()) < max_kernels
+            return self.get_pool_size(notebook_name) > 0 or self.kernels_alive() < max_kernels
 
     return BoundedKernelManager
 
