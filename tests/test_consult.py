@@ -517,3 +517,14 @@ def test_method_view_states_the_redundancy_check(study):
     assert "no dimension is counted twice" in redundancy_html(comparison, "en")
     pairs = comparison.extra["redundant_candidates"]  # the descriptive ones do repeat each other
     assert len(pairs) and (pairs["rho"].abs() > 0.9).all()
+
+
+def test_the_panels_layouts_are_ones_ipywidgets_knows(study, tmp_path):
+    """A layout property ipywidgets does not know is dropped with only a DeprecationWarning (ipywidgets 8 has no
+    ``overflow_y``): the list of villages missing a standard would then grow without its scroll bar."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Passing unrecognized arguments", category=DeprecationWarning)
+        app = ConsultationPanel(study, raise_errors=True, out_dir=tmp_path / "scenarios", mc_runs=50)
+    assert app.missed_html.layout.max_height == "200px" and app.missed_html.layout.overflow == "auto"

@@ -210,7 +210,7 @@ class ConsultationPanel:
         self.ranking_html.add_class("vs-ranking-box")
         self.redundancy_html = w.HTML()  # which scored indicators measure the same thing (|rho| > 0.9)
         self.redundancy_html.add_class("vs-redundancy")
-        self.missed_html = w.HTML(layout=w.Layout(max_height="200px", overflow_y="auto"))
+        self.missed_html = w.HTML(layout=w.Layout(max_height="200px", overflow="auto"))
         self.missed_html.add_class("vs-missed-box")
         map_options = [(catalog.label(c, lang), c) for c in SCORE_COLUMNS]
         for p in PILLARS:
