@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import psutil
@@ -52,6 +53,7 @@ class _Pool:
     def __init__(self, **kwargs):
         self._pools, self.kernels, self.calls = {}, set(), []
         self.kernel_pools_config, self.default_env_variables, self.notebook_path = {}, {}, "nb.ipynb"
+        self.log = types.SimpleNamespace(lines=[], info=lambda msg, *args: self.log.lines.append(msg % args))
 
     def list_kernel_ids(self):
         return list(self.kernels)
@@ -154,8 +156,10 @@ def test_a_kernel_counts_from_the_pools_claim_until_its_process_has_exited():
         assert km.kernels_alive() == 2 and not km.room_for_a_page("nb.ipynb")
         km._pending_kernels["held"].set_result(None)  # exited (jupyter_client drops it just after: done is enough)
         assert km.kernels_alive() == 1 and km.room_for_a_page("nb.ipynb")
+        km.log.lines.clear()
         km.refill_now("nb.ipynb")
         assert km.calls == [("fill", 0)]  # room for one: the pool is refilled
+        assert km.log.lines == ["Kernel pool: 1 of at most 2 kernel(s) running, starting or stopping; warming 1 more"]
 
     asyncio.run(run())
 

@@ -120,12 +120,15 @@ def bounded(manager_class, max_kernels: int, pool_size: int, refill_delay: float
                 self._defer_refill(notebook_name)
                 return None
             pool = getattr(self, "_pools", {}).get(notebook_name, [])
-            room = max_kernels - self.kernels_alive()
-            target = min(pool_size, len(pool) + max(room, 0))
+            alive = self.kernels_alive()
+            target = min(pool_size, len(pool) + max(max_kernels - alive, 0))
             self.kernel_pools_config = {"default": {"pool_size": target,
                                                     "kernel_env_variables": self.default_env_variables}}
             if self._closing or target <= len(pool):
                 return None
+            # in the server's log, so that an operator (and a failing load test) can follow the bound
+            self.log.info("Kernel pool: %d of at most %d kernel(s) running, starting or stopping; warming %d more",
+                          alive, max_kernels, target - len(pool))
             return super().fill_if_needed(delay=delay, notebook_name=notebook_name,
                                           extra_kernel_env_variables=extra_kernel_env_variables or {}, **kwargs)
 
