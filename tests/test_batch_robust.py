@@ -241,7 +241,10 @@ def test_killing_the_main_process_stops_every_worker_and_a_rerun_is_right(quick,
     assert {p.name: p.read_bytes() for p in out.glob("town_*")} == before  # the earlier reports are intact
     if how == "ctrl-c":
         stderr = main.stderr.read()
-        assert main.returncode == 130 and "Traceback" not in stderr, (main.returncode, stderr[-3000:])
+        # The command returns 130 after Ctrl-C. A process that ends by the signal itself (-2 here) shows the
+        # same 130 in a shell: that happened once in CI with "interrupted" printed, the sender unknown.
+        assert main.returncode in (130, -signal.SIGINT), (main.returncode, stderr[-3000:])
+        assert "interrupted" in stderr and "Traceback" not in stderr, stderr[-3000:]
         assert not list(out.glob(".work-*"))
     again = run_reports(study, out=out, notebook=nb, jobs=2, lang="en", progress=False)
     assert [r.status for r in again.results] == ["ok", "ok"]  # made anew in English, not the Chinese ones reused

@@ -246,7 +246,10 @@ def _check_table(table: pd.DataFrame, indicators: tuple[str, ...]) -> None:
 def _read_any(path: str | Path, **kw) -> pd.DataFrame:
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm", ".xls"):
+    if suffix in (".xlsx", ".xlsm"):
+        # named: pandas 4 changes the default engine, and the study files are read with openpyxl too
+        return pd.read_excel(path, engine="openpyxl", **kw)
+    if suffix == ".xls":
         return pd.read_excel(path, **kw)
     if suffix == ".parquet":
         return pd.read_parquet(path)
