@@ -573,3 +573,24 @@ def test_map_traces_are_the_same_as_graph_objects():
     made = go.Figure(data=[_geom.trace("scatter", **kwargs)])
     assert made.to_plotly_json() == go.Figure(data=[go.Scatter(**kwargs)]).to_plotly_json()
     assert made.data[0].fill == "toself" and made.data[0].name is None
+
+
+def test_a_maps_villages_take_the_first_usable_outline_and_the_town_id_for_a_missing_name():
+    from types import SimpleNamespace
+
+    from villagestudy.viz.maps import _villages
+
+    first, second = shapely.box(0, 0, 10, 10), shapely.box(0, 0, 20, 20)
+    study = SimpleNamespace(
+        villages=pd.DataFrame({"village_id": ["v1", "v2", "v3"], "village_name": ["甲村", "乙村", "丙村"],
+                               "town_id": ["t1", "t1", "t2"]}),
+        towns=pd.DataFrame({"town_id": ["t1", "t2"], "town_name": ["一镇", None]}),
+        boundaries=gpd.GeoDataFrame({"village_id": ["v1", "v2", "v2", "v3"]},
+                                    geometry=[shapely.Polygon(), first, second, None], crs="EPSG:4547"),
+        has_geometry=lambda table: True)
+    v = _villages(study)
+    assert v["village_id"].tolist() == ["v1", "v2", "v3"]
+    assert v["town_name"].tolist() == ["一镇", "一镇", "t2"]
+    assert v["geometry"].tolist() == [None, first, None]  # v1's only outline is empty, v3 has none
+    assert _villages(study, "t2")["village_id"].tolist() == ["v3"]
+    assert _villages(study, village_ids=["v2", "v3"])["village_id"].tolist() == ["v2", "v3"]

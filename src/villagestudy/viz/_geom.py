@@ -32,6 +32,7 @@ from ..i18n import STRINGS, normalise_lang, t
 from ..metrics.standards import meets
 from ..settings import Settings
 from ..study import Study
+from ._spec import FigureSpec
 
 
 # ------------------------------------------------------------------ style
@@ -77,7 +78,7 @@ def use_theme() -> None:
         pio.templates.default = THEME
 
 
-def update_layout(fig: go.Figure, **props) -> go.Figure:
+def update_layout(fig: go.Figure | FigureSpec, **props) -> go.Figure | FigureSpec:
     """``fig.update_layout(**props)``: the same recursive merge, without plotly's batch bookkeeping.
 
     plotly's ``update_layout`` records every change for a front end that a
@@ -88,12 +89,18 @@ def update_layout(fig: go.Figure, **props) -> go.Figure:
     >>> update_layout(fig, legend={"y": 1}, height=300).layout.legend.to_plotly_json()
     {'x': 0.5, 'y': 1}
     """
-    _merge(fig.layout, props)
+    if isinstance(fig, FigureSpec):
+        fig.update_layout(**props)
+    else:
+        _merge(fig.layout, props)
     return fig
 
 
-def update_axes(fig: go.Figure, axis: str, **props) -> go.Figure:
+def update_axes(fig: go.Figure | FigureSpec, axis: str, **props) -> go.Figure | FigureSpec:
     """``fig.update_xaxes(**props)`` (``axis="x"``) or ``fig.update_yaxes`` (``"y"``), as :func:`update_layout`."""
+    if isinstance(fig, FigureSpec):
+        fig.update_axes(axis, **props)
+        return fig
     axes = fig.select_xaxes() if axis == "x" else fig.select_yaxes()
     for ax in axes:
         _merge(ax, props)
@@ -112,7 +119,8 @@ def _merge(obj, props: dict) -> None:
         obj[key] = value
 
 
-def base_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", **layout) -> go.Figure:
+def base_layout(fig: go.Figure | FigureSpec, title: str | None = None, *, lang: str = "zh",
+                **layout) -> go.Figure | FigureSpec:
     """The shared look: white template, CJK font first, a compact margin."""
     import plotly.io as pio
 
@@ -128,7 +136,8 @@ def base_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", *
     )
 
 
-def map_layout(fig: go.Figure, title: str | None = None, *, lang: str = "zh", height: int = 620) -> go.Figure:
+def map_layout(fig: go.Figure | FigureSpec, title: str | None = None, *, lang: str = "zh",
+               height: int = 620) -> go.Figure | FigureSpec:
     """Layout of a map: hidden axes, true aspect ratio (``scaleanchor``), legend below."""
     base_layout(fig, title, lang=lang, height=height, plot_bgcolor="white", hovermode="closest",
                 legend=dict(orientation="h", yanchor="top", y=-0.01, xanchor="left", x=0,

@@ -34,6 +34,7 @@ from ._geom import (
     BAD_COLOR, GOOD_COLOR, NO_DATA_COLOR, Meta, base_layout, esc, fmt_number, fmt_value, legend_entry,
     qualitative, resolve_settings, trace, unique_labels, update_axes, update_layout,
 )
+from ._spec import FigureSpec
 
 __all__ = ["income_composition", "income_trend", "compliance_heatmap", "compliance_table", "rank_intervals",
            "small_multiples", "ranked_bar", "contribution_chart", "INCOME_CATEGORIES", "INCOME_COLORS"]
@@ -70,7 +71,7 @@ def standard_label(key: str, value: float, lang: str = "zh") -> str:
     return f"{text} {fmt_number(value)} {unit}" if lang == "en" else f"{text} {fmt_number(value)}{unit}"
 
 
-def _add_standard_line(fig: go.Figure, key: str, value: float, lang: str, *, horizontal: bool = True,
+def _add_standard_line(fig: go.Figure | FigureSpec, key: str, value: float, lang: str, *, horizontal: bool = True,
                        row=None, col=None, color: str | None = None, label: bool = True,
                        position: str = "left", log: bool = False) -> None:
     """A dashed line at a standard's threshold (shape named by its settings key), labelled above the line."""
@@ -190,7 +191,7 @@ def income_composition(study, year: int | None = None, *, town_id=None, village_
     order = sorted(have, key=lambda i: -total[i]) + [i for i in ids if i not in set(have)]
     names, towns = _names(study, None, order)
     labels = unique_labels(names, order)
-    fig = go.Figure()
+    fig = FigureSpec()
     unit = "元" if lang == "zh" else " yuan"
     for cat in INCOME_CATEGORIES:
         y = [None if i not in wide.index or pd.isna(wide.at[i, cat]) else float(wide.at[i, cat]) for i in order]
@@ -221,7 +222,7 @@ def income_composition(study, year: int | None = None, *, town_id=None, village_
         yaxis_title=t("amount_yuan", lang), xaxis_tickangle=-40 if len(order) > 8 else 0)
     update_axes(fig, "y", tickformat=",", zeroline=True, zerolinecolor="#888")
     update_layout(fig, meta={"year": year, "villages": order, "missing": [i for i in order if i not in set(have)]})
-    return fig
+    return fig.build()
 
 
 def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total", settings=None,
@@ -249,7 +250,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
     labels = unique_labels(names, ids)
     palette = qualitative(len(ids), "Dark24")
     unit = "元" if lang == "zh" else " yuan"
-    fig = go.Figure()
+    fig = FigureSpec()
     measures = ["total", "operating"] if measure == "both" else [measure]
     # per (village, year): the measure's sum, missing when every category is missing (a gap, not a zero)
     sums = {m: wide[list(INCOME_CATEGORIES if m == "total" else OPERATING_CATEGORIES)].sum(axis=1, min_count=1)
@@ -265,7 +266,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
                 hovertext=[f"<b>{labels[k]}</b><br>{t('year_n', lang, year=y)}<br>{mname}{colon}"
                            f"{t('no_data', lang) if v is None else fmt_number(v, kind='money', lang=lang) + unit}" for y, v in zip(years, ys)],
                 hovertemplate="%{hovertext}<extra></extra>", meta={"village_id": vid, "measure": m}))
-    ys_all = [y for tr in fig.data for y in tr.y if y is not None]
+    ys_all = [y for tr in fig.data for y in tr["y"] if y is not None]
     if log_y == "auto":
         ys_th = ys_all + [float(getattr(s, k)) for k in ("weak_total_yuan", "weak_operating_yuan") if getattr(s, k)]
         log_y = bool(ys_all) and min(ys_th) > 0 and max(ys_th) / min(ys_th) > 100
@@ -285,7 +286,7 @@ def income_trend(study, *, village_ids=None, town_id=None, measure: str = "total
         update_axes(fig, "y", tickformat=",", rangemode="tozero")
     update_layout(fig, meta={"years": years, "villages": ids, "log_y": bool(log_y),
                             "thresholds": {k: getattr(s, k) for k in ("weak_total_yuan", "weak_operating_yuan")}})
-    return fig
+    return fig.build()
 
 
 # --------------------------------------------------------------- standards
@@ -356,9 +357,9 @@ def compliance_heatmap(table: pd.DataFrame, settings=None, *, study=None, pillar
         hover.append(hr)
     cs = [[0, STATUS_COLORS["missed"]], [1 / 3, STATUS_COLORS["missed"]], [1 / 3, STATUS_COLORS["no data"]],
           [2 / 3, STATUS_COLORS["no data"]], [2 / 3, STATUS_COLORS["met"]], [1, STATUS_COLORS["met"]]]
-    fig = go.Figure(data=[trace("heatmap", z=z, x=xlab, y=labels, text=text, texttemplate="%{text}", customdata=hover,
-                                hovertemplate="%{customdata}<extra></extra>", colorscale=cs, zmin=-0.5, zmax=2.5,
-                                showscale=False, xgap=2, ygap=2, textfont=dict(color="white", size=12))])
+    fig = FigureSpec([trace("heatmap", z=z, x=xlab, y=labels, text=text, texttemplate="%{text}", customdata=hover,
+                            hovertemplate="%{customdata}<extra></extra>", colorscale=cs, zmin=-0.5, zmax=2.5,
+                            showscale=False, xgap=2, ygap=2, textfont=dict(color="white", size=12))])
     for status, key in (("met", "met"), ("missed", "missed"), ("no data", "no_data")):
         fig.add_trace(legend_entry(t(key, lang), color=STATUS_COLORS[status]))
     if not inds:
@@ -370,7 +371,7 @@ def compliance_heatmap(table: pd.DataFrame, settings=None, *, study=None, pillar
     update_axes(fig, "y", autorange="reversed", showgrid=False)
     update_axes(fig, "x", side="bottom", showgrid=False)
     update_layout(fig, meta={"indicators": inds, "villages": ids, "thresholds": thr})
-    return fig
+    return fig.build()
 
 
 # ------------------------------------------------------------------- ranks
@@ -408,7 +409,7 @@ def rank_intervals(ranks: pd.DataFrame, *, study=None, lang: str = "zh", title: 
     hover = [f"<b>{labels[k]}</b><br>{t('rank', lang)}{colon}{f(num['rank'].iat[k])}<br>"
              f"{t('rank_median', lang)}{colon}{f(med[k])}<br>{t('rank_interval', lang)}{colon}"
              f"{f(lo[k])} – {f(hi[k])}" for k in range(len(order))]
-    fig = go.Figure()
+    fig = FigureSpec()
     fig.add_trace(trace("scatter",
         x=[None if np.isnan(m) else float(m) for m in med], y=labels, mode="markers",
         name=f"{t('rank_median', lang)}（{t('rank_interval', lang)}）" if lang == "zh"
@@ -434,7 +435,7 @@ def rank_intervals(ranks: pd.DataFrame, *, study=None, lang: str = "zh", title: 
     update_axes(fig, "y", autorange="reversed", categoryorder="array", categoryarray=labels)
     update_axes(fig, "x", dtick=1 if n <= 30 else None, rangemode="tozero")
     update_layout(fig, meta={"villages": order})
-    return fig
+    return fig.build()
 
 
 # ------------------------------------------------------------- indicators
@@ -561,11 +562,11 @@ def ranked_bar(table: pd.DataFrame, indicator: str, *, town_id=None, village_ids
                      f"{fmt_value(raw.loc[vid], meta, lang)}"
                      + (f"<br>{t('rank', lang)}{colon}{rank}" if has[k] else "") + extra)
         text.append(fmt_value(raw.loc[vid], meta, lang))
-    fig = go.Figure(data=[trace("bar", x=[float(v) if h else None for v, h in zip(vals, has)], y=labels,
-                                orientation="h", marker_color=colors,
-                                text=[tx if h else "" for tx, h in zip(text, has)],
-                                textposition="outside", cliponaxis=False, hovertext=hover,
-                                hovertemplate="%{hovertext}<extra></extra>", name=meta.name, showlegend=False)])
+    fig = FigureSpec([trace("bar", x=[float(v) if h else None for v, h in zip(vals, has)], y=labels,
+                            orientation="h", marker_color=colors,
+                            text=[tx if h else "" for tx, h in zip(text, has)],
+                            textposition="outside", cliponaxis=False, hovertext=hover,
+                            hovertemplate="%{hovertext}<extra></extra>", name=meta.name, showlegend=False)])
     miss = [labels[k] for k in range(len(order)) if not has[k]]
     if miss:
         fig.add_trace(trace("scatter", x=[0] * len(miss), y=miss, mode="text", text=[t("no_data", lang)] * len(miss),
@@ -588,7 +589,7 @@ def ranked_bar(table: pd.DataFrame, indicator: str, *, town_id=None, village_ids
     else:
         update_axes(fig, "x", tickformat=",")
     update_layout(fig, meta={"indicator": indicator, "villages": order, "threshold": thr})
-    return fig
+    return fig.build()
 
 
 # ------------------------------------------------------------ why this rank
@@ -647,9 +648,9 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
     hover = [f"<b>{esc(lab)}</b><br>{t('contrib_value', lang)}{colon}{fmt_number(v)}<br>"
              f"{t('contrib_weight', lang)}{colon}{fmt_number(w * 100)}%<br>{fmt_number(c)}"
              for lab, v, w, c in zip(labels, ind["value"], ind["weight"], ind["contribution"])]
-    fig = go.Figure(data=[trace("bar", x=ind["contribution"], y=[esc(x) for x in labels], orientation="h",
-                                marker_color=colors, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
-                                showlegend=False)])
+    fig = FigureSpec([trace("bar", x=ind["contribution"], y=[esc(x) for x in labels], orientation="h",
+                            marker_color=colors, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
+                            showlegend=False)])
     fig.add_trace(legend_entry(t("contrib_above", lang), color=GOOD_COLOR))
     fig.add_trace(legend_entry(t("contrib_below", lang), color=BAD_COLOR))
     log = (rows["scale"] == "log").any()
@@ -666,4 +667,4 @@ def contribution_chart(contrib: pd.DataFrame, unit: str, *, name: str | None = N
                      zerolinecolor="#444444")
     update_axes(fig, "y", autorange="reversed")
     update_layout(fig, meta={"unit": unit, "indicators": ind["id"].tolist(), "gap": gap})
-    return fig
+    return fig.build()

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from ..i18n import normalise_lang, register, t
 from ._geom import (NO_DATA_COLOR, Display, Meta, esc, fill_trace, fmt_value, hover_trace, map_layout, update_layout,
                     usable)
+from ._spec import FigureSpec
 from .maps import _colon, _note, _selection_title, _villages
 
 __all__ = ["lisa_map", "LISA_COLORS"]
@@ -81,7 +82,7 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     geoms = v["geometry"].to_numpy(dtype=object)
     cluster = lisa["cluster"].reindex(v["village_id"]).to_numpy(dtype=object)
     display = Display.for_geoms(geoms)
-    fig = go.Figure()
+    fig = FigureSpec()
     traces: list[dict] = []  # added at once: plotly validates each trace once
     hovers = []
     for i in range(len(v)):
@@ -113,4 +114,4 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     update_layout(fig, meta={"indicator": indicator,
                             "clusters": {vid: c for vid, c in zip(v["village_id"], cluster) if isinstance(c, str)},
                             "left_out": v.loc[missing, "village_id"].tolist()})
-    return fig
+    return fig.build()
