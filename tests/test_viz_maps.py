@@ -594,3 +594,14 @@ def test_a_maps_villages_take_the_first_usable_outline_and_the_town_id_for_a_mis
     assert v["geometry"].tolist() == [None, first, None]  # v1's only outline is empty, v3 has none
     assert _villages(study, "t2")["village_id"].tolist() == ["v3"]
     assert _villages(study, village_ids=["v2", "v3"])["village_id"].tolist() == ["v2", "v3"]
+
+
+def test_hover_rows_read_each_column_once_numbers_coerced_and_absent_columns_none():
+    from villagestudy.viz.maps import _row_values
+
+    frame = pd.DataFrame({"park_id": ["p1", "p2"], "annual_tax_yuan": ["1200", "未知"],
+                          "floor_area_m2": [350.5, np.nan]})
+    rows = _row_values(frame, ("park_id", "park_name", "annual_tax_yuan", "floor_area_m2"),
+                       numeric=("annual_tax_yuan", "floor_area_m2"))
+    assert rows[0] == {"park_id": "p1", "park_name": None, "annual_tax_yuan": 1200, "floor_area_m2": 350.5}
+    assert rows[1]["park_name"] is None and np.isnan(rows[1]["annual_tax_yuan"]) and np.isnan(rows[1]["floor_area_m2"])
