@@ -83,7 +83,7 @@ def lisa_map(study, lisa: pd.DataFrame, indicator: str, *, town_id=None, moran: 
     cluster = lisa["cluster"].reindex(v["village_id"]).to_numpy(dtype=object)
     display = Display.for_geoms(geoms)
     fig = FigureSpec()
-    traces: list[dict] = []  # added at once: plotly validates each trace once
+    traces: list[dict] = []
     hovers = []
     for i in range(len(v)):
         vid = v.at[i, "village_id"]

@@ -399,7 +399,7 @@ def parks_map(study, *, color_by: str = "park_tax_per_mu_yuan", town_id=None, vi
         raise ValueError("neither village boundaries nor park polygons to draw: a parks map needs one of them")
     display = Display.for_geoms(vgeoms, pgeoms)
     fig = FigureSpec()
-    traces: list[dict] = []  # added at once: plotly validates each trace once
+    traces: list[dict] = []
     # background: villages
     if has_v.any():
         traces.append(fill_trace(display, vgeoms[has_v], BACKGROUND_FILL, line_color="#9a9a9a", line_width=0.8))
@@ -573,7 +573,7 @@ def grids_map(study, village_id=None, *, town_id=None, lang: str = "zh", title: 
     has_g = usable(ggeoms)
     display = Display.for_geoms(vgeoms, ggeoms)
     fig = FigureSpec()
-    traces: list[dict] = []  # added at once: plotly validates each trace once
+    traces: list[dict] = []
     if has_v.any():
         traces.append(fill_trace(display, vgeoms[has_v], "#fafafa", line_width=0))
     level = grids["level"].astype(str).str.lower().to_numpy() if len(grids) else np.empty(0, dtype=object)
@@ -728,7 +728,7 @@ def parcels_map(study, village_id: str, *, by: str = "household", settings=None,
     vgeom = v["geometry"].to_numpy(dtype=object)
     display = Display.for_geoms(geoms, vgeom)
     fig = FigureSpec()
-    traces: list[dict] = []  # added at once: plotly validates each trace once
+    traces: list[dict] = []
     pal = qualitative(26)
     has = usable(geoms)
     if len(order) <= max_legend:
