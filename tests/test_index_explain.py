@@ -79,3 +79,17 @@ def test_village_ranking_contributions_and_chart():
     assert "median" in contribution_chart(c, "c", lang="en").layout.title.text
     with pytest.raises(KeyError):
         contribution_chart(c, "nope")
+
+
+def test_contributions_keep_each_towns_units_in_order_and_leave_out_units_without_a_town_or_score():
+    table = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, np.nan], "b": [6.0, 5.0, 4.0, 3.0, 2.0, 1.0, np.nan],
+                          "c": [2.0, 2.0, 2.0, 8.0, 8.0, 5.0, np.nan]}, index=list("pqrstuv"))
+    towns = pd.Series(["t2", "t1", "t2", None, "t1", "t2", "t1"], index=table.index)
+    res = build_index(table, STRUCTURE)
+    score = res.scores["top"]
+    assert np.isnan(score["v"])                          # no indicator at all: no score
+    c = contributions(res, groups=towns)
+    assert list(dict.fromkeys(c["unit"])) == ["p", "r", "u", "q", "t"]   # t2 first (seen first), units in order
+    refs = c.drop_duplicates("group").set_index("group")["reference_score"]
+    assert refs["t2"] == pytest.approx(score[["p", "r", "u"]].median())
+    assert refs["t1"] == pytest.approx(score[["q", "t"]].mean())      # even: the mean of the middle two

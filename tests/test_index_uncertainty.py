@@ -4,6 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from villagestudy.index import build_index
 from villagestudy.index import aggregate as agg_mod
@@ -178,3 +181,25 @@ def test_goalposts_and_pca_in_monte_carlo():
     # with goalposts at the observed min/max, goalposts equal min-max: nothing changes
     assert (r.uncertainty["rank_p05"] == r.uncertainty["rank_p95"]).all()
     assert agg_mod.AGGREGATION_METHODS == ("arithmetic", "geometric", "harmonic")
+
+
+def test_rank_quantiles_by_hand():
+    ranks = np.array([[1.0, 2.0, np.nan], [3.0, np.nan, np.nan], [2.0, 4.0, np.nan], [4.0, 3.0, np.nan]])
+    med, low = unc_mod.rank_quantiles(ranks, (0.5, 0.05))
+    # inverted CDF: the smallest value whose share of runs at or below it reaches q
+    assert med[0] == 2.0 and low[0] == 1.0              # 1, 2, 3, 4: half the runs at or below 2
+    assert med[1] == 3.0 and low[1] == 2.0              # the NaN run left out: 2, 3, 4
+    assert np.isnan(med[2]) and np.isnan(low[2])        # never ranked
+
+
+@settings(max_examples=60, deadline=None)
+@given(hnp.arrays(float, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=12),
+                  elements=st.one_of(st.just(np.nan), st.integers(1, 9).map(float))),
+       st.lists(st.floats(0, 1), min_size=1, max_size=4))
+def test_rank_quantiles_match_numpy_nanquantile_column_by_column(ranks, quantiles):
+    got = unc_mod.rank_quantiles(ranks, tuple(quantiles))
+    for q, row in zip(quantiles, got):
+        for unit in range(ranks.shape[1]):
+            column = ranks[:, unit][~np.isnan(ranks[:, unit])]
+            expected = np.quantile(column, q, method="inverted_cdf") if column.size else np.nan
+            assert row[unit] == expected or (np.isnan(row[unit]) and np.isnan(expected))

@@ -192,6 +192,26 @@ def test_fingerprint_stable_across_formats(tiny_study_dir):
     assert vs.load_study(tiny_study_dir).fingerprint != before
 
 
+def test_fingerprint_of_other_settings_hashes_the_tables_once(tiny_study_dir, monkeypatch):
+    import pickle
+
+    from villagestudy import study as study_module
+
+    study = vs.load_study(tiny_study_dir)
+    study.fingerprint
+    digests = []
+    real = study_module._frame_digest
+    monkeypatch.setattr(study_module, "_frame_digest", lambda *a: digests.append(a) or real(*a))
+    changed = study.with_settings(weak_total_yuan=200_000)
+    assert changed.fingerprint != study.fingerprint and digests == []
+    # the same value as a study loaded with that setting, which hashes its tables itself
+    assert vs.load_study(tiny_study_dir, weak_total_yuan=200_000).fingerprint == changed.fingerprint
+    assert digests
+    # other tables: hashed again (for_towns), and a pickled study recomputes the same value
+    assert study.for_towns("440100001").fingerprint != study.fingerprint
+    assert pickle.loads(pickle.dumps(changed)).fingerprint == changed.fingerprint
+
+
 def test_for_towns_filters_every_table(tiny_study_dir):
     study = vs.load_study(tiny_study_dir).for_towns("440100001")
     assert len(study.villages) == 2

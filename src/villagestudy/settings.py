@@ -107,7 +107,10 @@ class Settings:
         if "farmland_uses" in changes and changes["farmland_uses"] is not None:
             uses = changes["farmland_uses"]
             changes["farmland_uses"] = (uses,) if isinstance(uses, str) else tuple(uses)  # never letters
-        return dataclasses.replace(self, **changes)
+        # values of the setting's type, as a study.toml gives them (200000 -> 200000.0): the same
+        # settings then print and hash alike; a value that does not check is kept as given
+        coerced, _ = check_settings(changes, base=self)
+        return dataclasses.replace(self, **{**changes, **coerced})
 
     def standards(self) -> dict[str, float | None]:
         """The standards in force, by key."""

@@ -66,6 +66,9 @@ class Study:
     #: data-quality summary of the load (see :func:`villagestudy.validate.quality_table`)
     quality: pd.DataFrame | None = field(default=None, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
+    #: the fingerprint's hash of the tables alone, before the settings: a study with other
+    #: settings and the same tables (:meth:`with_settings`) reuses it
+    _tables_hash: object = field(default=None, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ build
     @classmethod
@@ -197,7 +200,14 @@ class Study:
 
     def with_settings(self, **changes) -> "Study":
         """A copy of the study with some settings changed."""
-        return dataclasses.replace(self, settings=self.settings.replace(**changes), _fingerprint=None)
+        changed = dataclasses.replace(self, settings=self.settings.replace(**changes), _fingerprint=None)
+        changed._tables_hash = self._tables_hash  # the same tables
+        return changed
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_tables_hash"] = None  # a hashlib object does not pickle; recomputed when needed
+        return state
 
     # ------------------------------------------------------------ provenance
     @property
@@ -208,14 +218,14 @@ class Study:
         files' formats or row order; reports print it for reproducibility.
         """
         if self._fingerprint is None:
-            h = hashlib.sha256()
-            for name in TABLE_NAMES:
-                frame = getattr(self, name)
-                h.update(name.encode())
-                if frame is None:
-                    h.update(b"<none>")
-                    continue
-                h.update(_frame_digest(frame, TABLES[name].key))
+            if self._tables_hash is None:
+                tables = hashlib.sha256()
+                for name in TABLE_NAMES:
+                    frame = getattr(self, name)
+                    tables.update(name.encode())
+                    tables.update(b"<none>" if frame is None else _frame_digest(frame, TABLES[name].key))
+                self._tables_hash = tables
+            h = self._tables_hash.copy()
             h.update(repr(sorted((k, repr(v)) for k, v in self.settings.as_dict().items())).encode())
             self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint

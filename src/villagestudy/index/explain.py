@@ -91,14 +91,24 @@ def effective_weights(normalised: pd.DataFrame, weights_used: pd.DataFrame) -> p
     return out
 
 
-def _reference(frame: pd.DataFrame, scores: pd.Series) -> pd.Series:
-    """Mean row of the median-scoring unit(s) of ``frame`` (units with a score only)."""
-    order = scores.dropna().sort_values(kind="mergesort").index
-    n = len(order)
-    if n == 0:
-        return pd.Series(np.nan, index=frame.columns)
-    mid = [order[n // 2]] if n % 2 else [order[n // 2 - 1], order[n // 2]]
-    return frame.loc[mid].mean()
+def _group_references(parts: np.ndarray, top: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    """Per group, the mean ``parts`` row of its median-``top`` unit(s) (units with a ``top`` only).
+
+    ``codes`` is each unit's group (0 .. n_groups - 1, -1 for none). A group
+    with an odd number of scored units takes its middle unit, an even number the
+    mean of its two middle units; ties keep the units' order. A group without a
+    scored unit gets a row of NaN.
+    """
+    scored = np.flatnonzero((codes >= 0) & ~np.isnan(top))
+    order = scored[np.lexsort((scored, top[scored], codes[scored]))]  # by group, then top, then position
+    counts = np.bincount(codes[order], minlength=n_groups)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    refs = np.full((n_groups, parts.shape[1]), np.nan)
+    has = counts > 0
+    upper = order[starts[has] + counts[has] // 2]
+    lower = order[starts[has] + (counts[has] - 1) // 2]  # the same unit when the count is odd
+    refs[has] = np.where((counts[has] % 2 == 1)[:, None], parts[upper], (parts[lower] + parts[upper]) / 2)
+    return refs
 
 
 def contributions(result, groups: pd.Series, *, pillar_of: dict[str, str] | None = None) -> pd.DataFrame:
@@ -137,20 +147,18 @@ def contributions(result, groups: pd.Series, *, pillar_of: dict[str, str] | None
     parent = dict(zip(result.weights_used["id"], result.weights_used["parent"]))
     pillar_of = pillar_of or {i: parent[i] for i in norm.columns}
     groups = groups.reindex(score.index)
-    reference: dict = {}
-    units: list = []
-    unit_groups: list = []
-    references: list = []
-    for g, members in groups.groupby(groups, sort=False).groups.items():
-        ref_parts = _reference(parts.loc[members], top.loc[members])
-        ref_top = float(ref_parts.sum())
-        reference[g] = ref_top if method == "arithmetic" else float(np.exp(ref_top) - shift)
-        scored = [u for u in members if not pd.isna(score[u])]
-        units += scored
-        unit_groups += [g] * len(scored)
-        references += [ref_parts.to_numpy()] * len(scored)
+    codes, keys = pd.factorize(groups)  # groups in order of first appearance, -1 for a unit without one
     indicators = list(norm.columns)
-    diff = parts.loc[units, indicators] - np.asarray(references, dtype=float).reshape(len(units), len(indicators))
+    parts_arr = parts[indicators].to_numpy(dtype=float)
+    refs = _group_references(parts_arr, top.to_numpy(dtype=float), codes, len(keys))
+    ref_tops = np.nansum(refs, axis=1)
+    reference = dict(zip(keys, ref_tops if method == "arithmetic" else np.exp(ref_tops) - shift))
+    # per group in that order, its units with a score in the units' order
+    with_score = np.flatnonzero((codes >= 0) & score.notna().to_numpy())
+    rows = with_score[np.argsort(codes[with_score], kind="stable")]
+    units = list(score.index[rows])
+    unit_groups = list(keys[codes[rows]])
+    diff = pd.DataFrame(parts_arr[rows] - refs[codes[rows]], index=score.index[rows], columns=indicators)
     pillars = pd.Series(pillar_of).groupby(pd.Series(pillar_of)).groups
     # per unit: its indicator rows, then its pillar rows (pillars in name order)
     blocks = [pd.DataFrame({"id": np.tile(indicators, len(units)), "kind": "indicator",

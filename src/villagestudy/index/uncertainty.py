@@ -53,7 +53,6 @@ Example
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -104,6 +103,28 @@ def _as_list(value, default) -> list:
     if isinstance(value, (str, bool)):
         return [value]
     return list(value)
+
+
+def rank_quantiles(ranks: np.ndarray, quantiles: tuple[float, ...]) -> list[np.ndarray]:
+    """Empirical quantiles (inverted CDF) of each unit's ranks over the runs, NaN runs left out.
+
+    ``ranks`` is (runs, units). The same values as ``np.nanquantile(ranks, q,
+    axis=0, method="inverted_cdf")`` for each ``q``, but numpy's nanquantile
+    takes one unit at a time; the units whose every run ranked them (all of
+    them, unless a unit lacks a score) are taken at once. A unit without any
+    ranked run gets NaN.
+    """
+    missing = np.isnan(ranks)
+    complete = ~missing.any(axis=0)
+    partial = ~complete & ~missing.all(axis=0)
+    out = [np.full(ranks.shape[1], np.nan) for _ in quantiles]
+    if complete.any():
+        for row, values in zip(out, np.quantile(ranks[:, complete], quantiles, axis=0, method="inverted_cdf")):
+            row[complete] = values
+    if partial.any():
+        for row, q in zip(out, quantiles):
+            row[partial] = np.nanquantile(ranks[:, partial], q, axis=0, method="inverted_cdf")
+    return out
 
 
 def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None, weight_range: float = 0.25,
@@ -211,10 +232,7 @@ def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None,
         ranks[sl] = rank_desc(nodes[:, plan.root_pos, :])
 
     ra = ranks[:n]
-    with warnings.catch_warnings():
-        # a unit without a top score has only NaN ranks: its quantiles are NaN, said once here
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med, p05, p95 = (np.nanquantile(ra, q, axis=0, method="inverted_cdf") for q in (0.5, 0.05, 0.95))
+    med, p05, p95 = rank_quantiles(ra, (0.5, 0.05, 0.95))
     unc = pd.DataFrame({"rank_nominal": inputs.nominal_rank, "rank_median": med,
                         "rank_p05": p05, "rank_p95": p95}, index=inputs.imputed.index)
 

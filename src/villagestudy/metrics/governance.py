@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._map_unique import map_unique
 from ..settings import Settings
 from ._common import Notes, note as _note, village_index
 from .standards import meets
@@ -511,7 +512,7 @@ def _grid_frame(grids: pd.DataFrame, villages, notes: Notes | None, name: str) -
     frame = grids[grids["village_id"].notna()]
     if len(frame) < len(grids):
         _note(notes, name, f"{len(grids) - len(frame)} grid(s) without village_id left out")
-    level = frame["level"].astype("object").map(lambda x: x.strip().lower() if isinstance(x, str) else x)
+    level = map_unique(frame["level"], lambda x: x.strip().lower() if isinstance(x, str) else x)
     frame = frame.assign(village_id=frame["village_id"].astype("str"), level=level)
     unknown = ~frame["level"].isin(("grid", "micro"))
     if unknown.any():
@@ -632,7 +633,7 @@ def _as_bool(values: pd.Series) -> pd.Series:
         s = str(x).strip().lower()
         return True if s in truthy else False if s in falsy else pd.NA
 
-    return values.astype("object").map(conv).astype("boolean")
+    return map_unique(values, conv).astype("boolean")
 
 
 def micro_grid_party_coverage(grids: pd.DataFrame, villages=None, notes: Notes | None = None) -> pd.Series:
