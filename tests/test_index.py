@@ -256,6 +256,18 @@ def test_ranks_with_ties():
     assert rank_desc(np.array([[1.0, 1.0 + 1e-13, 0.5]])).tolist() == [[1.0, 1.0, 3.0]]
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.just(float("nan")), st.integers(0, 5).map(float)), min_size=6, max_size=6),
+                min_size=1, max_size=5))
+def test_rank_desc_is_the_min_rank_of_the_negated_scores_row_by_row(rows):
+    scores = np.array(rows)
+    ranks = rank_desc(scores)
+    for row, got in zip(scores, ranks):
+        known = ~np.isnan(row)
+        assert np.isnan(got[~known]).all()
+        assert got[known].tolist() == sps.rankdata(-row[known], method="min").astype(float).tolist()
+
+
 def test_pca_weights_are_squared_first_loadings():
     rng = np.random.default_rng(4)
     f = rng.normal(size=200)

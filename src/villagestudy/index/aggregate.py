@@ -253,7 +253,7 @@ def rank_desc(scores: np.ndarray, decimals: int = 9) -> np.ndarray:
     s = np.round(np.atleast_2d(np.asarray(scores, dtype=float)), decimals)
     missing = np.isnan(s)
     key = np.where(missing, np.inf, -s)
-    order = np.argsort(key, axis=1, kind="stable")
+    order = np.argsort(key, axis=1)  # tied keys get one rank whatever their order: no stable sort needed (3x slower)
     sorted_key = np.take_along_axis(key, order, axis=1)
     # min-rank of ties: position of the first element of each run of equal keys
     n = s.shape[1]

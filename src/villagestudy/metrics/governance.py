@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._map_unique import map_unique
+from .._map_unique import found_in, map_unique
 from ..settings import Settings
 from ._common import Notes, note as _note, village_index
 from .standards import meets
@@ -116,7 +116,7 @@ def governance_rows(governance: pd.DataFrame, year: int | None = None, villages=
     _note(notes, indicator, "several governance rows for the year: the first used",
           sorted(set(frame.loc[dup, "village_id"])))
     frame = frame[~dup].set_index("village_id")
-    absent = index[~index.isin(frame.index)]
+    absent = index[~found_in(index, frame.index)]
     _note(notes, indicator, f"no governance row in {year}" if year is not None else "no governance rows", absent)
     out = frame.reindex(index)
     out.index.name = "village_id"

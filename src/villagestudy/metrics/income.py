@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._map_unique import found_in
 from ..schema import INCOME_CATEGORIES, OPERATING_CATEGORIES
 from ..settings import Settings
 from ._common import Notes, note as _note, village_index
@@ -134,7 +135,7 @@ def _year_amounts(clean: pd.DataFrame, year: int | None, index: pd.Index, notes:
                 lacking = [c for c in cols if gaps.at[v, c]]
                 notes.add(name, f"no {', '.join(lacking)} income row in {year}: counted as 0", village_id=str(v))
     wide = wide.fillna(0.0).reindex(index)
-    _note(notes, name, f"no income rows in {year}", index[~index.isin(has)])
+    _note(notes, name, f"no income rows in {year}", index[~found_in(index, has)])
     wide.index.name = "village_id"
     return wide
 

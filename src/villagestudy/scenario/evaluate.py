@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .. import catalog
+from .._map_unique import found_in
 from .._version import __version__
 from ..index import alpha_table, contributions, indicator_pillar_table, redundant_pairs
 from ..metrics import compute_indicators
@@ -129,7 +130,7 @@ def _notes(base: pd.DataFrame, ids, ranking, extra: list[str]) -> pd.DataFrame:
     value_notes = base.attrs.get("notes")
     rows = []
     if isinstance(value_notes, pd.DataFrame) and len(value_notes):
-        v = value_notes[value_notes["village_id"].isin(set(ids)) | value_notes["village_id"].isna()]
+        v = value_notes[found_in(value_notes["village_id"], ids) | value_notes["village_id"].isna()]
         rows += [("value", r.indicator, r.village_id, r.note) for r in v.itertuples()]
     rows += [("index", None, None, n) for n in ranking.notes]
     rows += [("data", None, None, n) for n in extra]
