@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import esda
 import geopandas as gpd
@@ -50,6 +51,24 @@ def test_global_moran_equals_esda_on_a_lattice():
     state = np.random.get_state()[1].copy()
     assert global_moran(g, values(g, x), seed=7).loc[0, "p_value"] == global_moran(g, values(g, x), seed=7).loc[0, "p_value"]
     assert (np.random.get_state()[1] == state).all()
+
+
+def test_a_rare_flag_gives_no_bare_warning_about_a_statistic_not_shown():
+    # a ring of eight villages (3 x 3 cells without the centre), one of them flagged: so kurtotic
+    # that esda's randomisation variance is negative and its square root warns; a report shows
+    # the normal approximation and the permutation p-value, not that statistic
+    ring = [(i, j) for j in range(3) for i in range(3) if (i, j) != (1, 1)]
+    g = gpd.GeoDataFrame({"village_id": [f"v{n}" for n in range(8)]}, crs="EPSG:4547",
+                         geometry=[shapely.box(i * 100, j * 100, (i + 1) * 100, (j + 1) * 100) for i, j in ring])
+    flag = values(g, [1, 0, 0, 0, 0, 0, 0, 0])
+    with pytest.warns(RuntimeWarning):
+        esda.Moran(flag.to_numpy(), contiguity_weights(g, contiguity="rook"), permutations=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = global_moran(g, flag, contiguity="rook", permutations=99)
+    # one flag among eight on a ring: I = -1/7 = E[I] by hand, so z = 0
+    assert out.loc[0, "moran_i"] == pytest.approx(-1 / 7) and out.loc[0, "z"] == pytest.approx(0.0, abs=1e-12)
+    assert np.isfinite(out.loc[0, ["p_normal", "p_value"]].astype(float)).all()
 
 
 def test_local_moran_labels_a_hot_spot_and_equals_esda():

@@ -32,6 +32,8 @@ Example
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -83,8 +85,6 @@ def _weights(geo, contiguity: str, neighbours):
     """Contiguity weights among the villages of ``geo``: built from their polygons, or taken from ``neighbours``."""
     if neighbours is None:
         return contiguity_weights(geo, contiguity=contiguity)
-    import warnings
-
     from libpysal.weights import w_subset
 
     ids = geo["village_id"].astype(str).tolist()
@@ -132,8 +132,6 @@ def contiguity_weights(boundaries, *, contiguity: str = "queen"):
     >>> sorted(w.neighbors["b"]), contiguity_weights(g, contiguity="rook").neighbors["c"]
     (['a', 'c'], [])
     """
-    import warnings
-
     from libpysal.weights import Queen, Rook
 
     cls = Queen if contiguity == "queen" else Rook
@@ -175,9 +173,17 @@ def global_moran(boundaries, values: pd.Series, *, contiguity: str = "queen", pe
     state = np.random.get_state()
     np.random.seed(seed)  # esda.Moran permutes with numpy's global generator
     try:
-        mi = esda.Moran(y, w, permutations=permutations)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            mi = esda.Moran(y, w, permutations=permutations)
     finally:
         np.random.set_state(state)
+    # esda also computes the randomisation-assumption variance, negative for small, very kurtotic
+    # samples (a 0/1 flag over a few villages): its square root warns. That statistic is not shown;
+    # a warning is passed on only when a statistic the result shows is not a number.
+    if not all(np.isfinite([mi.I, mi.z_norm, mi.p_norm])):
+        for w_ in caught:
+            warnings.warn_explicit(w_.message, w_.category, w_.filename, w_.lineno)
     centred = np.abs(mi.sim - mi.EI) >= abs(mi.I - mi.EI) - 1e-12
     p_two = (1 + centred.sum()) / (1 + permutations)
     method = _method(contiguity, permutations, seed)
