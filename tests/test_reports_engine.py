@@ -228,6 +228,28 @@ def test_a_warm_kernel_ends_with_the_process_that_started_it_even_while_it_still
 
 
 
+def test_stopping_a_warm_kernel_kills_it_without_an_interrupt():
+    # jupyter_client's shutdown_kernel interrupts first: an idle kernel that catches it prints
+    # "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." on the user's terminal
+    import psutil
+
+    from villagestudy.reports.engine import WarmKernel
+
+    kernel = WarmKernel.start("python3", start_timeout=60)
+    process = psutil.Process(kernel.pid)
+    interrupts = []
+
+    async def interrupt():
+        interrupts.append(True)
+
+    kernel.km._async_interrupt_kernel = interrupt
+    kernel.km.interrupt_kernel = interrupt
+    kernel.shutdown()
+    assert interrupts == []
+    assert not process.is_running()  # killed and reaped
+    assert not kernel.km.has_kernel
+
+
 def test_importing_the_parent_watch_starts_nothing():
     # only a kernel's start-up line (runpy under its run name) starts the watch: an import, say by a doctest
     # run inside a Jupyter kernel (whose JPY_PARENT_PID is not the importer's parent), must not end the process

@@ -45,6 +45,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -273,7 +274,12 @@ def _stop(km, kc) -> None:
         pass
     try:
         if km is not None and km.has_kernel:
-            run_sync(km.shutdown_kernel)(now=True)
+            # not shutdown_kernel(now=True): it interrupts the kernel before killing it, and an idle
+            # kernel that gets the interrupt in time logs "KeyboardInterrupt caught in kernel" as an
+            # ERROR line on the user's terminal
+            run_sync(km.signal_kernel)(getattr(signal, "SIGKILL", signal.SIGTERM))
+            run_sync(km.finish_shutdown)(waittime=5.0)  # reaps the process
+            run_sync(km.cleanup_resources)()
     except Exception as e:  # a kernel that cannot be stopped is logged, the batch goes on
         logger.warning(f"could not stop a warm kernel: {e}")
 
