@@ -254,6 +254,19 @@ def test_large_csv_with_title_row_uses_fast_reader_and_keeps_row_numbers(tiny_st
     assert any("total row" in str(w) and w.row == n + 3 for w in study.notes)
 
 
+def test_a_village_named_like_a_total_keeps_its_row_and_total_rows_are_dropped(tiny_study_dir):
+    frame = pd.read_csv(tiny_study_dir / "villages.csv", dtype=str)
+    frame.loc[0, "village_name"] = "合计村"                      # a real village with its own id: data
+    totals = pd.DataFrame([{**frame.iloc[0].to_dict(), "village_id": None, "village_name": " 合 计 "},
+                           {**frame.iloc[0].to_dict(), "village_id": "总计", "village_name": None}])
+    pd.concat([frame, totals]).to_csv(tiny_study_dir / "villages.csv", index=False)
+    study = vs.load_study(tiny_study_dir)
+    assert study.villages["village_id"].tolist() == frame["village_id"].tolist()
+    assert study.villages.loc[0, "village_name"] == "合计村"
+    dropped = sorted(w.row for w in study.notes if "total row" in str(w) and w.file == "villages.csv")
+    assert dropped == [len(frame) + 2, len(frame) + 3]             # header is row 1
+
+
 def test_villages_naming_their_town_get_its_code(tiny_study_dir):
     frame = pd.read_csv(tiny_study_dir / "villages.csv", dtype=str)
     frame["镇街"] = frame["town_id"].map({"440100001": "东镇", "440100002": "西街道"})

@@ -92,10 +92,12 @@ _UNIT_SUFFIX = re.compile(r"^(?P<name>.+?)_(?P<unit>mu|ha|m2|yuan|wan_yuan)$")
 _UNIT_NOTE = re.compile(r"单位\s*[:：]?\s*(?P<unit>万元|元|亩|公顷|平方米|㎡)")
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def normalise_header(text: object) -> str:
     s = unicodedata.normalize("NFKC", str(text)).translate(_FULLWIDTH)
-    s = re.sub(r"\s+", "", s).strip().lower()
-    return s
+    return _WHITESPACE.sub("", s).strip().lower()
 
 
 _LOOKUP: dict[str, str] = {}
@@ -149,4 +151,4 @@ def is_total_marker(text: object) -> bool:
     if text is None:
         return False
     s = normalise_header(text)
-    return s in TOTAL_MARKERS or any(s.startswith(m) for m in ("合计", "总计", "小计"))
+    return s in TOTAL_MARKERS or s.startswith(("合计", "总计", "小计"))

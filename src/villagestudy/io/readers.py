@@ -475,9 +475,11 @@ def _drop_total_rows(frame: pd.DataFrame, raw: RawTable, key: str | None, proble
     is_total = pd.Series(False, index=frame.index)
     for c in text_cols:
         is_total |= map_unique(frame[c], is_total_marker).fillna(False).astype(bool)
-    if key is not None and key in frame.columns:  # a row with an id of its own is data (a village named 合计村)
-        own_id = frame[key].map(lambda v: _cell_text(v) is not None and not is_total_marker(v))
-        is_total &= ~own_id.astype(bool)
+    if key is not None and key in frame.columns and is_total.any():
+        # a row with an id of its own is data (a village named 合计村)
+        marked = is_total[is_total].index
+        own_id = frame.loc[marked, key].map(lambda v: _cell_text(v) is not None and not is_total_marker(v))
+        is_total[marked] = ~own_id.astype(bool)
     for r in frame.loc[is_total, ROW]:
         problems.warning(raw.file, "total row (合计/总计) dropped: it is not a village", row=int(r))
         raw.dropped.append((int(r), "total row (合计/总计)"))
