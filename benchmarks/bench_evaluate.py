@@ -25,22 +25,9 @@ asserted: timings depend on the machine.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-WORK = Path(__file__).resolve().parent / "_work"
-
-
-def generated_study(towns: int) -> Path:
-    """The same generated study as ``bench_reports.py`` (deterministic: made once, then reused)."""
-    study = WORK / f"reports_{towns}_towns"
-    if not (study / "villages.csv").exists():
-        subprocess.run([sys.executable, "-m", "villagestudy", "synth", str(study), "--towns", str(towns),
-                        "--villages-per-town", "10", "--parcels-per-village", "40", "--seed", "7"],
-                       check=True, stdout=subprocess.DEVNULL)
-    return study
+from bench_reports import generated_study  # the same generated study, made once
 
 
 def least_cpu(fn, repeat: int) -> float:
