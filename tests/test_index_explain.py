@@ -93,3 +93,9 @@ def test_contributions_keep_each_towns_units_in_order_and_leave_out_units_withou
     refs = c.drop_duplicates("group").set_index("group")["reference_score"]
     assert refs["t2"] == pytest.approx(score[["p", "r", "u"]].median())
     assert refs["t1"] == pytest.approx(score[["q", "t"]].mean())      # even: the mean of the middle two
+
+
+def test_contributions_of_units_without_any_town_are_empty():
+    table = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 1.0], "c": [1.0, 3.0]}, index=["p", "q"])
+    c = contributions(build_index(table, STRUCTURE), groups=pd.Series([None, None], index=table.index))
+    assert len(c) == 0

@@ -102,7 +102,7 @@ def _group_references(parts: np.ndarray, top: np.ndarray, codes: np.ndarray, n_g
     scored = np.flatnonzero((codes >= 0) & ~np.isnan(top))
     order = scored[np.lexsort((scored, top[scored], codes[scored]))]  # by group, then top, then position
     counts = np.bincount(codes[order], minlength=n_groups)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    starts = np.cumsum(counts) - counts
     refs = np.full((n_groups, parts.shape[1]), np.nan)
     has = counts > 0
     upper = order[starts[has] + counts[has] // 2]
