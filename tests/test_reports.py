@@ -230,3 +230,23 @@ def test_metrics_and_fingerprint_follow_settings(tiny_study_dir, tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert len(pd.read_parquet(out)) == 3
+
+
+def test_prepare_kernel_warms_the_report_without_changing_any_setting():
+    """What the batch's warm kernels run as they start: imports and compiled templates, no setting changed."""
+    import plotly.io as pio
+
+    from villagestudy.reports.display import environment, report_mode
+    from villagestudy.reports.engine import preload_line
+    from villagestudy.reports.town import prepare_kernel
+    from villagestudy.reports.workers import PRELOAD
+
+    assert preload_line(PRELOAD[-1]) == ("import villagestudy.reports.town; "
+                                         "villagestudy.reports.town.prepare_kernel()")
+    templates = environment()
+    templates.cache.clear()
+    default, mode = pio.templates.default, report_mode()
+    prepare_kernel()
+    assert (pio.templates.default, report_mode()) == (default, mode)
+    names = templates.list_templates()
+    assert names and len(templates.cache) == len(names)  # every report template compiled once, here

@@ -24,7 +24,7 @@ def _notebook(folder: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("x = 0", metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell("import os, sys\nprint(os.getpid(), all(m in sys.modules for m in %r))"
-                                          % (PRELOAD,))]
+                                          % ([entry.partition(":")[0] for entry in PRELOAD],))]
     nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3", "language": "python"}
     path = folder / "probe.ipynb"
     nbformat.write(nb, path)

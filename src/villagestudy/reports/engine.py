@@ -134,6 +134,20 @@ _vs_pid = _vs_install()
 _FRESH_RESULT = "__import__('json').dumps(__import__('sys').modules['_villagestudy_warm'].fresh({cwd!r}))"
 
 
+def preload_line(entry: str) -> str:
+    """The kernel's start-up line for a ``preload`` entry: ``module`` or ``module:function``.
+
+    Examples
+    --------
+    >>> preload_line("plotly.io")
+    'import plotly.io'
+    >>> preload_line("villagestudy.reports.town:prepare_kernel")
+    'import villagestudy.reports.town; villagestudy.reports.town.prepare_kernel()'
+    """
+    module, _, function = entry.partition(":")
+    return f"import {module}" + (f"; {module}.{function}()" if function else "")
+
+
 def _env_number(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -175,6 +189,8 @@ class WarmKernel:
                cwd: str | None = None, preload: tuple[str, ...] = ()) -> "WarmKernel":
         """Start a kernel process (local sockets in a folder of its own) that imports ``preload`` as it starts.
 
+        Each entry of ``preload`` is a module to import, or ``module:function``
+        to import and then call (without arguments) as the kernel starts.
         Returns without waiting for the kernel: the caller goes on with its own
         work while the kernel starts and imports.
         """
@@ -182,7 +198,7 @@ class WarmKernel:
         from nbclient import NotebookClient
 
         arguments = ([f"--IPKernelApp.exec_lines={WATCH_PARENT}"] + list(extra_arguments or [])
-                     + [f"--IPKernelApp.exec_lines=import {m}" for m in preload])
+                     + [f"--IPKernelApp.exec_lines={preload_line(entry)}" for entry in preload])
         socket_dir = tempfile.mkdtemp(prefix="vs-warm-")
         km = ipc_kernel_manager(socket_dir)(kernel_name=kernel_name)
         # a throw-away client does the starting, with nbclient's own start-up handling and timeout

@@ -620,5 +620,24 @@ class TownReport:
                               ).set_index(self._t("rep_col_indicator")), self._t("rep_alpha")))
 
 
+def prepare_kernel() -> None:
+    """Do once, in a kernel that will make reports, what its first report would otherwise pay for.
+
+    Imports what a report imports only when it first needs it (openpyxl for its
+    tables, plotly's figure classes) and compiles the report's HTML templates.
+    The batch's warm kernels run it as they start (``reports.workers.PRELOAD``),
+    while the command is still computing the study-wide results. It changes no
+    setting: a report made after it is the same as one made without it.
+    """
+    import openpyxl  # noqa: F401  (the report's tables, reports.spreadsheet)
+    import plotly.graph_objects as go  # noqa: F401
+
+    from .display import environment
+
+    templates = environment()
+    for name in templates.list_templates():
+        templates.get_template(name)  # compiled now and cached by the environment
+
+
 def report_mode_set(enabled: bool) -> None:
     report_mode(bool(enabled))

@@ -36,8 +36,9 @@ START_TIMEOUT_S = 120
 #: up to this many jobs run in threads of the batch's process (:class:`KernelThreads`), more in worker processes
 #: (:class:`WorkerPool`): see the module's documentation
 MAX_KERNEL_THREADS = 4
-#: what a report kernel imports before its first town (the report notebook's own imports)
-PRELOAD = ("plotly.io", "villagestudy.reports")
+#: what a report kernel imports before its first town (the report notebook's own imports), then what it prepares
+#: (``module:function``, see :func:`villagestudy.reports.engine.preload_line`)
+PRELOAD = ("plotly.io", "villagestudy.reports", "villagestudy.reports.town:prepare_kernel")
 
 
 def prestart(*, wait: bool = False) -> None:
