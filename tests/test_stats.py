@@ -45,6 +45,41 @@ def test_fixed_effects_recovers_coefficients_and_uses_g_minus_1_df():
     assert out.attrs["r2_within"] > 0.8
 
 
+def _dummy_cr1(d: pd.DataFrame, outcome: str, predictors: list[str], group: str) -> tuple[np.ndarray, np.ndarray]:
+    """OLS with a constant and G - 1 group dummies, CR1 errors clustered by group, written out by hand."""
+    codes = pd.factorize(d[group])[0]
+    g = codes.max() + 1
+    x = np.column_stack([np.ones(len(d)), d[predictors].to_numpy(float), np.eye(g)[codes][:, 1:]])
+    y = d[outcome].to_numpy(float)
+    bread = np.linalg.inv(x.T @ x)
+    beta = bread @ x.T @ y
+    u = y - x @ beta
+    scores = np.array([x[codes == k].T @ u[codes == k] for k in range(g)])
+    n, k = x.shape
+    cov = g / (g - 1) * (n - 1) / (n - k) * bread @ (scores.T @ scores) @ bread
+    p = len(predictors)
+    return beta[1:1 + p], np.sqrt(np.diag(cov)[1:1 + p])
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=st.lists(st.integers(2, 9), min_size=2, max_size=40), seed=st.integers(0, 2**16))
+def test_fixed_effects_equal_ols_with_a_dummy_per_group(sizes, seed):
+    """Estimates and CR1 errors of the demeaned fit are those of the dummy regression, any group sizes."""
+    rng = np.random.default_rng(seed)
+    town = np.repeat(np.arange(len(sizes)), sizes)
+    d = pd.DataFrame({"town_id": town, "x1": rng.normal(size=town.size) + town,
+                      "x2": rng.exponential(scale=1e4, size=town.size)})
+    d["y"] = 0.5 * d["x1"] - 2e-4 * d["x2"] + rng.normal(size=len(sizes))[town] + rng.normal(size=town.size)
+    if len(d) < len(sizes) + 4:  # the function refuses (no residual df): checked elsewhere
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        out = fixed_effects_ols(d, "y", ["x1", "x2"])
+    beta, se = _dummy_cr1(d, "y", ["x1", "x2"], "town_id")
+    assert out["estimate"].to_numpy() == pytest.approx(beta, rel=1e-7, abs=1e-12)
+    assert out["std_error"].to_numpy() == pytest.approx(se, rel=1e-7)
+
+
 def test_fixed_effects_drops_missing_and_reports_n():
     d = villages()
     d.loc[[0, 5, 9], "x2"] = np.nan
