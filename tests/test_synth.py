@@ -13,7 +13,7 @@ import shapely
 
 from villagestudy.schema import INCOME_CATEGORIES, LAND_USES, TABLES
 from villagestudy.settings import M2_PER_MU
-from villagestudy.synth import parse_years, write_synthetic_study
+from villagestudy.synth import SynthArgumentError, parse_years, write_synthetic_study
 
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "villagestudy" / "datasets" / "sample"
 SMALL = dict(towns=2, villages_per_town=3, parcels_per_village=20, years=(2021, 2023))
@@ -312,10 +312,40 @@ def test_parse_years():
 
 @pytest.mark.parametrize("kwargs", [dict(towns=0), dict(villages_per_town=0), dict(villages_per_town=(5, 3)),
                                     dict(parcels_per_village=0), dict(years=(2023, 2019)),
-                                    dict(parcel_format="shp")])
+                                    dict(parcel_format="shp"), dict(towns=3000, villages_per_town=20)])
 def test_bad_arguments_raise(tmp_path, kwargs):
-    with pytest.raises(ValueError):
+    with pytest.raises(SynthArgumentError):  # a ValueError the command line shows as a usage error
         write_synthetic_study(tmp_path / "x", **kwargs)
+    assert not (tmp_path / "x").exists()
+
+
+def test_towns_beyond_one_county_spread_over_counties_of_one_city(tmp_path, monkeypatch):
+    """A province-sized study: more towns than one county's 3-digit town codes hold (899; 3 here)."""
+    import villagestudy as vs
+    from villagestudy.synth import _names
+
+    monkeypatch.setattr(_names, "TOWNS_PER_COUNTY", 3)
+    out = write_synthetic_study(tmp_path / "s", towns=7, villages_per_town=2, parcels_per_village=3, seed=5)
+    towns = read_csv(out, "towns.csv")
+    counties = towns["town_id"].str[:6]
+    assert counties.nunique() == 3 and counties.value_counts().max() <= 3
+    assert counties.str[:4].nunique() == 1  # one city
+    assert towns.groupby(counties)["county"].nunique().eq(1).all() and towns["county"].nunique() == 3
+    assert towns["town_id"].is_unique and towns["town_id"].is_monotonic_increasing
+    study = vs.load_study(out)
+    assert len(study.towns) == 7 and not study.notes
+    assert "等3县" in study.settings.name
+
+
+def test_command_line_takes_a_range_of_villages_and_refuses_bad_sizes(tmp_path):
+    from villagestudy.cli import main
+
+    assert main(["synth", str(tmp_path / "r"), "--towns", "2", "--villages-per-town", "2-3",
+                 "--parcels-per-village", "2", "--seed", "1"]) == 0
+    assert read_csv(tmp_path / "r", "villages.csv").groupby("town_id").size().between(2, 3).all()
+    for bad in (["--towns", "30000"], ["--villages-per-town", "5-x"], ["--villages-per-town", "999"]):
+        assert main(["synth", str(tmp_path / "bad"), *bad]) == 2
+    assert not (tmp_path / "bad").exists()
 
 
 def test_accepts_int_villages_and_year_text(tmp_path):

@@ -50,17 +50,22 @@ def _print_quality(study) -> None:
 
 
 def cmd_synth(args) -> int:
-    from ..synth import parse_years, write_synthetic_study
+    from ..synth import SynthArgumentError, parse_count_range, parse_years, write_synthetic_study
 
     try:
         years = parse_years(args.years)
+        if args.villages_per_town is not None:
+            args.villages_per_town = parse_count_range(args.villages_per_town)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if args.partitioned:  # parcels.parquet/town_id=<id>/part.0.parquet, written town by town
         from ..synth.partitioned import write_partitioned_study as write_synthetic_study
     kw = {} if args.partitioned else {"parcel_format": args.parcel_format}
-    out = write_synthetic_study(args.out, towns=args.towns, villages_per_town=args.villages_per_town,
-                                parcels_per_village=args.parcels_per_village, years=years, seed=args.seed, **kw)
+    try:
+        out = write_synthetic_study(args.out, towns=args.towns, villages_per_town=args.villages_per_town,
+                                    parcels_per_village=args.parcels_per_village, years=years, seed=args.seed, **kw)
+    except SynthArgumentError as e:
+        raise UsageError(str(e)) from None
     print(f"Wrote a synthetic study to {out}")
     return 0
 
@@ -127,7 +132,8 @@ def add_commands(sub) -> None:
                                    "for a seed. Names and figures are fictional.")
     s.add_argument("out", type=Path, help="folder to write")
     s.add_argument("--towns", type=int, default=4, help="number of towns (default 4)")
-    s.add_argument("--villages-per-town", type=int, default=None, help="villages per town (default 8 to 15)")
+    s.add_argument("--villages-per-town", default=None, metavar="N|MIN-MAX",
+                   help="villages per town: a number, or a range drawn per town such as 10-20 (default 8-15)")
     s.add_argument("--parcels-per-village", type=int, default=150, help="parcels per village (default 150)")
     s.add_argument("--years", default="2019-2023", help="year range, e.g. 2019-2023")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -72,7 +72,37 @@ def parse_years(text: str) -> tuple[int, int]:
     return first, last
 
 
+_COUNT_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
+
+
+def parse_count_range(text: str) -> int | tuple[int, int]:
+    """Parse ``"15"`` (a number) or ``"10-20"`` (a range) as the command line's ``--villages-per-town``.
+
+    Examples
+    --------
+    >>> parse_count_range("15"), parse_count_range("10-20")
+    (15, (10, 20))
+    """
+    m = _COUNT_RANGE.match(str(text))
+    if not m:
+        raise ValueError(f"expected a whole number such as 15 or a range such as 10-20; got {text!r}")
+    return int(m.group(1)) if m.group(2) is None else (int(m.group(1)), int(m.group(2)))
+
+
+class SynthArgumentError(ValueError):
+    """Arguments no synthetic study can be made with (the command line shows it as a usage error)."""
+
+
 def _check_args(towns, villages_per_town, parcels_per_village, years, parcel_format):
+    try:
+        return _checked_args(towns, villages_per_town, parcels_per_village, years, parcel_format)
+    except SynthArgumentError:
+        raise
+    except ValueError as e:
+        raise SynthArgumentError(str(e)) from None
+
+
+def _checked_args(towns, villages_per_town, parcels_per_village, years, parcel_format):
     if isinstance(towns, bool) or not isinstance(towns, (int, np.integer)) or towns < 1:
         raise ValueError(f"towns must be a whole number of at least 1; got {towns!r}")
     if villages_per_town is None:
@@ -100,6 +130,10 @@ def _check_args(towns, villages_per_town, parcels_per_village, years, parcel_for
     parse_years(f"{y0}-{y1}")
     if parcel_format not in ("gpkg", "parquet"):
         raise ValueError(f"parcel_format must be 'gpkg' or 'parquet'; got {parcel_format!r}")
+    places, capacity = _names.counties_for(int(towns)) + int(towns) * (1 + hi), _names.name_capacity()
+    if places > capacity:  # every county, town and village gets a name of its own
+        raise ValueError(f"{towns} towns of up to {hi} villages need up to {places:,} distinct place names; "
+                         f"the generator has {capacity:,}: ask for fewer towns or villages per town")
     return (lo, hi), (y0, y1)
 
 
@@ -200,15 +234,20 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
     # communities first within a town (their codes are 001-199)
     order = np.lexsort((~community, town_of))
     community = community[order]
-    names = _names.draw_names(r_names, 1 + towns + n_vill)
-    county_name = names[0] + "县"
-    county = _names.county_code(r_names)
-    town_ids = _names.town_codes(r_names, county, towns)
-    town_names = [n + ("街道" if s else "镇") for n, s in zip(names[1:1 + towns], subdistrict)]
+    # one county up to 899 towns (the 3 town digits of a code); a province-sized study spans several
+    n_counties = _names.counties_for(towns)
+    names = _names.draw_names(r_names, n_counties + towns + n_vill)
+    county_of_town = np.repeat(np.arange(n_counties), [len(c) for c in np.array_split(np.arange(towns), n_counties)])
+    county_names = np.array([n + "县" for n in names[:n_counties]], dtype=object)
+    counties = _names.county_codes(r_names, n_counties)
+    town_ids = [code for c, county in enumerate(counties)
+                for code in _names.town_codes(r_names, county, int((county_of_town == c).sum()))]
+    places = names[n_counties:]  # the towns', then the villages'
+    town_names = [n + ("街道" if s else "镇") for n, s in zip(places[:towns], subdistrict)]
     village_ids: list[str] = []
     for t in range(towns):
         village_ids += _names.village_codes(r_names, town_ids[t], community[town_of == t])
-    village_names = [n + ("社区" if c else "村") for n, c in zip(names[1 + towns:], community)]
+    village_names = [n + ("社区" if c else "村") for n, c in zip(places[towns:], community)]
     reg, res, hh = _tables.population(r_pop, community)
     cls = _tables.economic_class(r_pop, community, town_of)
     # fragmentation: each town has its own level, villages vary around it; the study spans both ends
@@ -288,11 +327,12 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
             shutil.rmtree(stale)
         elif stale.exists() and name != f"parcels.{parcel_format}":
             stale.unlink()
-    study_name = f"{names[0]}县村（社区）比较研究（合成数据）"
+    region = county_names[0] if n_counties == 1 else f"{county_names[0]}等{n_counties}县"
+    study_name = f"{region}村（社区）比较研究（合成数据）"
     with atomic_path(out / "study.toml") as tmp:
         tmp.write_text(_study_toml(study_name, crs, y1, seed), encoding="utf-8")
         tmp.chmod(0o644)
-    _write_csv(pd.DataFrame({"town_id": town_ids, "town_name": town_names, "county": county_name}),
+    _write_csv(pd.DataFrame({"town_id": town_ids, "town_name": town_names, "county": county_names[county_of_town]}),
                out / "towns.csv")
     vids = np.array(village_ids, dtype=object)
     _write_csv(pd.DataFrame({"village_id": vids, "village_name": village_names,

@@ -21,6 +21,15 @@ def _pool_three() -> list[str]:
     return [a + m + b for a in FIRST for m in MIDDLE for b in SECOND if a != b and a != m]
 
 
+#: town codes available below one county (the 3 town digits of a code, 100-998)
+TOWNS_PER_COUNTY = 899
+
+
+def name_capacity() -> int:
+    """How many distinct fictional names :func:`draw_names` can give."""
+    return len(_pool_two()) + len(_pool_three())
+
+
 def draw_names(rng: np.random.Generator, n: int) -> list[str]:
     """``n`` distinct fictional base names (without 村/镇 suffixes), deterministic for ``rng``."""
     two = _pool_two()
@@ -40,10 +49,32 @@ def county_code(rng: np.random.Generator) -> str:
     return f"0{int(rng.integers(41000, 46000)):05d}"
 
 
+def counties_for(towns: int) -> int:
+    """How many counties hold ``towns`` towns: one up to :data:`TOWNS_PER_COUNTY`, then as few as fit.
+
+    Examples
+    --------
+    >>> counties_for(20), counties_for(899), counties_for(900), counties_for(1300)
+    (1, 1, 2, 2)
+    """
+    return -(-towns // TOWNS_PER_COUNTY)
+
+
+def county_codes(rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` distinct 6-digit county codes of one city (ascending); for one county, :func:`county_code`."""
+    first = county_code(rng)
+    if n == 1:
+        return [first]
+    if n > 99:
+        raise ValueError(f"at most 99 counties in a city; asked for {n}")
+    picks = np.sort(rng.choice(np.arange(1, 100), size=n, replace=False))
+    return [f"{first[:4]}{int(p):02d}" for p in picks]
+
+
 def town_codes(rng: np.random.Generator, county: str, n: int) -> list[str]:
     """``n`` distinct 9-digit town codes below ``county`` (ascending)."""
-    if n > 899:
-        raise ValueError(f"at most 899 towns per study; asked for {n}")
+    if n > TOWNS_PER_COUNTY:
+        raise ValueError(f"at most {TOWNS_PER_COUNTY} towns per county; asked for {n}")
     picks = np.sort(rng.choice(np.arange(100, 999), size=n, replace=False))
     return [f"{county}{int(p):03d}" for p in picks]
 
