@@ -357,3 +357,16 @@ def test_figure_div_draws_the_figure_plotly_would(tmp_path):
                              config=DEFAULT_CONFIG, validate=False,
                              default_height="100%" if fig.layout.height else "480px")
         assert _plotly_payload(ours) == _plotly_payload(theirs)
+
+
+def test_chart_labels_take_names_of_the_villages_shown_and_their_towns():
+    """Names come from the study's rows of the villages shown; an id the study lacks is its own label."""
+    from villagestudy.viz.charts import _names
+
+    study = Study.from_frames(
+        towns=pd.DataFrame({"town_id": ["t1", "t2", "t3"], "town_name": ["东镇", "西镇", "北镇"]}),
+        villages=pd.DataFrame({"village_id": ["v1", "v2", "v3"], "village_name": ["甲村", "乙村", "丙村"],
+                               "town_id": ["t1", "t2", "t1"]}))
+    assert _names(study, None, ["v3", "v2", "vx"]) == (["丙村", "乙村", "vx"], ["东镇", "西镇", ""])
+    table = pd.DataFrame({"village_name": ["改名村"]}, index=pd.Index(["v2"], name="village_id"))
+    assert _names(study, table, ["v2"]) == (["改名村"], ["西镇"])  # the table's name wins

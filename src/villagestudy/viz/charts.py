@@ -27,6 +27,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .. import catalog
+from .._map_unique import found_in
 from ..i18n import normalise_lang, register, t
 from ..metrics.standards import missed_standards
 from ..settings import STANDARDS
@@ -106,9 +107,12 @@ def _names(study, table: pd.DataFrame | None, ids: Sequence[str]) -> tuple[list[
     names = {}
     towns = {}
     if study is not None:
-        names.update(zip(study.villages["village_id"], study.villages["village_name"]))
-        tn = dict(zip(study.towns["town_id"], study.towns.get("town_name", study.towns["town_id"])))
-        towns.update((v, tn.get(tw, tw)) for v, tw in zip(study.villages["village_id"], study.villages["town_id"]))
+        # the rows of these villages only: a chart of one town must not walk every village of a province
+        v = study.villages[found_in(study.villages["village_id"], ids)]
+        names.update(zip(v["village_id"], v["village_name"]))
+        t = study.towns[found_in(study.towns["town_id"], v["town_id"])]
+        tn = dict(zip(t["town_id"], t.get("town_name", t["town_id"])))
+        towns.update((i, tn.get(tw, tw)) for i, tw in zip(v["village_id"], v["town_id"]))
     if table is not None:
         if "village_name" in table:
             names.update((i, n) for i, n in table["village_name"].items() if not pd.isna(n))
