@@ -119,7 +119,7 @@ def test_runs_are_vectorised_not_looped(monkeypatch):
     real = unc_mod.aggregate_nodes
 
     def spy(plan, x, w, *a, first=None, **k):
-        calls.append(first[0].shape)
+        calls.append((len(first[2]), *first[0].shape[1:]))  # runs, then each variant's (indicators, units)
         return real(plan, x, w, *a, first=first, **k)
 
     monkeypatch.setattr(unc_mod, "aggregate_nodes", spy)

@@ -101,7 +101,7 @@ def shift_for(normalised: np.ndarray) -> float:
 
 
 def _by_method(methods: np.ndarray) -> list[tuple[int, slice | np.ndarray]]:
-    """(method, runs) pairs; a plain slice when the block has a single method (no copies)."""
+    """(method, runs) pairs (or any per-run code); a plain slice when the block has a single one (no copies)."""
     if methods.size and np.all(methods == methods[0]):
         return [(int(methods[0]), slice(None))]
     return [(int(m), methods == m) for m in np.unique(methods)]
@@ -143,12 +143,16 @@ def aggregate_level(nodes: np.ndarray, level: Level, weights: np.ndarray, method
     weights : ndarray (runs, nodes), raw (unnormalised) weights
     methods : ndarray (runs,) int, 0 arithmetic, 1 geometric, 2 harmonic
     shift : ndarray (runs,), see module docstring
-    transformed : (t, absent), optional
+    transformed : (t, present, keys), optional
         The children already passed through :func:`forward` with missing
-        values set to 0, shape (runs, C, units), and their missing mask (None
-        if nothing is missing); lets the Monte Carlo transform each variant
-        once instead of once per run.
+        values set to 0, once per variant: ``t`` (variants, C, units),
+        ``present`` the same shape, 1.0 where a child has a value (None if
+        nothing is missing), and ``keys`` (runs,) the variant of each run. The
+        Monte Carlo transforms each variant once instead of once per run, and
+        each run multiplies its weights into its variant's array (no copy per run).
     """
+    wm = weights[:, level.child_pos, None] * level.member[None]       # (R, C, A)
+    wt = wm.transpose(0, 2, 1)                                        # (R, A, C)
     if transformed is None:
         t = nodes[:, level.child_pos, :]                              # (R, C, U) copy
         absent = np.isnan(t)
@@ -157,15 +161,19 @@ def aggregate_level(nodes: np.ndarray, level: Level, weights: np.ndarray, method
         forward(t, methods, shift)
         if absent is not None:
             t[absent] = 0.0
+        num = np.matmul(wt, t)                                        # (R, A, U)
+        den = None if absent is None else np.matmul(wt, (~absent).astype(float))
     else:
-        t, absent = transformed
-    wm = weights[:, level.child_pos, None] * level.member[None]       # (R, C, A)
-    wt = wm.transpose(0, 2, 1)                                        # (R, A, C)
-    num = np.matmul(wt, t)                                            # (R, A, U)
-    if absent is None:
+        by_key, present, keys = transformed
+        num = np.empty(wt.shape[:2] + by_key.shape[2:])               # (R, A, U)
+        den = None if present is None else np.empty_like(num)
+        for key, runs in _by_method(keys):
+            w_runs = wt[runs]
+            num[runs] = np.matmul(w_runs, by_key[key])
+            if den is not None:
+                den[runs] = np.matmul(w_runs, present[key])
+    if den is None:
         den = np.broadcast_to(wm.sum(axis=1)[:, :, None], num.shape)  # same children for every unit
-    else:
-        den = np.matmul(wt, (~absent).astype(float))
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
     nodes[:, level.agg_pos, :] = _backward(mean, methods, shift)

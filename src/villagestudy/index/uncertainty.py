@@ -192,7 +192,9 @@ def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None,
             shifts.append(sh)
     variants_arr = np.stack(variants)            # (V, I, U)
     firsts_arr = np.stack(firsts)                # (V * M, C1, U)
-    absents_arr = np.stack(absents) if any(a.any() for a in absents) else None
+    # 1.0 where a first-level child has a value, per (variant, aggregation) as firsts_arr
+    presents_arr = (np.repeat(~np.stack(absents), len(aggs), axis=0).astype(float)
+                    if any(a.any() for a in absents) else None)
     shifts_arr = np.array(shifts)
     n_m = len(aggs)
 
@@ -227,11 +229,10 @@ def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None,
         v = design["winsorise"][sl] * len(norms) + design["normalise"][sl]
         mi = design["aggregate"][sl]
         # (runs, indicators, units): the runs x units x indicators input, indicator-major
-        t1 = firsts_arr[v * n_m + mi]
-        a1 = absents_arr[v] if absents_arr is not None else None
         x = variants_arr[v] if plan.indicators_above_first else None
         w = inputs.weights[None, :] * (1.0 + float(weight_range) * design["weights"][sl])
-        nodes = aggregate_nodes(plan, x, w, agg_codes[mi], shifts_arr[v], first=(t1, a1))
+        nodes = aggregate_nodes(plan, x, w, agg_codes[mi], shifts_arr[v],
+                                first=(firsts_arr, presents_arr, v * n_m + mi))
         block = rank_desc(nodes[:, plan.root_pos, :])
         if start < n:
             ranks[start:min(sl.stop, n)] = block[:min(sl.stop, n) - start]
