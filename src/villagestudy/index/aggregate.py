@@ -100,11 +100,11 @@ def shift_for(normalised: np.ndarray) -> float:
     return float(max(0.0, 1.0 - mn))
 
 
-def _by_method(methods: np.ndarray) -> list[tuple[int, slice | np.ndarray]]:
-    """(method, runs) pairs (or any per-run code); a plain slice when the block has a single one (no copies)."""
-    if methods.size and np.all(methods == methods[0]):
-        return [(int(methods[0]), slice(None))]
-    return [(int(m), methods == m) for m in np.unique(methods)]
+def _runs_by_code(codes: np.ndarray) -> list[tuple[int, slice | np.ndarray]]:
+    """(code, runs) pairs of a per-run code (a method, a variant); a plain slice when all runs share one (no copies)."""
+    if codes.size and np.all(codes == codes[0]):
+        return [(int(codes[0]), slice(None))]
+    return [(int(m), codes == m) for m in np.unique(codes)]
 
 
 def forward(v: np.ndarray, methods: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -114,7 +114,7 @@ def forward(v: np.ndarray, methods: np.ndarray, shift: np.ndarray) -> np.ndarray
     """
     extra = (None,) * (v.ndim - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        for m, runs in _by_method(methods):
+        for m, runs in _runs_by_code(methods):
             if m == 1:
                 v[runs] = np.log(v[runs] + shift[runs][(slice(None), *extra)])
             elif m == 2:
@@ -124,7 +124,7 @@ def forward(v: np.ndarray, methods: np.ndarray, shift: np.ndarray) -> np.ndarray
 
 def _backward(m: np.ndarray, methods: np.ndarray, shift: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for code, runs in _by_method(methods):
+        for code, runs in _runs_by_code(methods):
             if code == 1:
                 m[runs] = np.exp(m[runs]) - shift[runs, None, None]
             elif code == 2:
@@ -167,7 +167,7 @@ def aggregate_level(nodes: np.ndarray, level: Level, weights: np.ndarray, method
         by_key, present, keys = transformed
         num = np.empty(wt.shape[:2] + by_key.shape[2:])               # (R, A, U)
         den = None if present is None else np.empty_like(num)
-        for key, runs in _by_method(keys):
+        for key, runs in _runs_by_code(keys):
             w_runs = wt[runs]
             num[runs] = np.matmul(w_runs, by_key[key])
             if den is not None:

@@ -223,7 +223,7 @@ def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None,
     # kept: the ranks of the n base runs (their quantiles are the result) and, for the sensitivity
     # estimators, one number per run: not every run's ranks (6 x 500 runs x 20,000 villages: 0.5 GB)
     ranks = np.empty((n, u_count))
-    shift = np.empty(total_runs) if sensitivity else None
+    rank_shift = np.empty(total_runs) if sensitivity else None
     for start in range(0, total_runs, chunk):
         sl = slice(start, min(start + chunk, total_runs))
         v = design["winsorise"][sl] * len(norms) + design["normalise"][sl]
@@ -236,23 +236,22 @@ def run_uncertainty(inputs: MCInputs, *, n: int = 1000, seed: int | None = None,
         block = rank_desc(nodes[:, plan.root_pos, :])
         if start < n:
             ranks[start:min(sl.stop, n)] = block[:min(sl.stop, n) - start]
-        if shift is not None:
-            shift[sl] = mean_rank_shift(block, inputs.nominal_rank)
+        if rank_shift is not None:
+            rank_shift[sl] = mean_rank_shift(block, inputs.nominal_rank)
 
-    ra = ranks
-    med, p05, p95 = rank_quantiles(ra, (0.5, 0.05, 0.95))
+    med, p05, p95 = rank_quantiles(ranks, (0.5, 0.05, 0.95))
     unc = pd.DataFrame({"rank_nominal": inputs.nominal_rank, "rank_median": med,
                         "rank_p05": p05, "rank_p95": p95}, index=inputs.imputed.index)
 
     sens = None
     if sensitivity:
-        sens = _sensitivity(shift, n, varied)
+        sens = _sensitivity(rank_shift, n, varied)
     settings = {"n": n, "seed": seed, "weight_range": float(weight_range), "normalise": norms,
                 "aggregate": aggs, "winsorise": wins, "varied": varied, "runs_evaluated": total_runs,
                 "quantiles": "empirical, inverted CDF, over the n base runs",
                 "sensitivity_output": "mean absolute rank shift against the nominal ranks" if sensitivity else None,
                 "estimators": "Saltelli 2010 first order, Jansen total" if sensitivity else None}
-    return UncertaintyResult(unc, sens, ra, settings)
+    return UncertaintyResult(unc, sens, ranks, settings)
 
 
 def mean_rank_shift(ranks: np.ndarray, nominal: np.ndarray) -> np.ndarray:

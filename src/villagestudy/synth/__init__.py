@@ -237,7 +237,7 @@ def write_synthetic_study(out: str | Path, *, towns: int = 4, villages_per_town:
     # one county up to 899 towns (the 3 town digits of a code); a province-sized study spans several
     n_counties = _names.counties_for(towns)
     names = _names.draw_names(r_names, n_counties + towns + n_vill)
-    county_of_town = np.repeat(np.arange(n_counties), [len(c) for c in np.array_split(np.arange(towns), n_counties)])
+    county_of_town = np.arange(towns) * n_counties // towns  # consecutive towns, counties of equal size
     county_names = np.array([n + "县" for n in names[:n_counties]], dtype=object)
     counties = _names.county_codes(r_names, n_counties)
     town_ids = [code for c, county in enumerate(counties)
