@@ -211,3 +211,20 @@ def test_cli_help_for_every_command():
     for cmd in ([], ["validate"], ["synth"], ["metrics"], ["indicators"]):
         r = _cli(*cmd, "--help")
         assert r.returncode == 0 and "usage" in r.stdout.lower()
+
+
+def test_amounts_written_for_people_are_read_as_numbers(tiny_study_dir):
+    """Thousands separators (ASCII and full-width), surrounding and full-width spaces."""
+    written = ["60,000", "30，000", "\u3000 12000 ", " 1,000\xa0"]
+    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=written + f.amount[4:].tolist()))
+    income = vs.load_study(tiny_study_dir).income
+    assert income["amount_yuan"].dtype == "float64"
+    assert income["amount_yuan"].head(4).tolist() == [60000.0, 30000.0, 12000.0, 1000.0]
+
+
+def test_every_cell_that_is_not_a_number_is_named(tiny_study_dir):
+    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=["1,2x", f.amount[1], "1e", "1,2x"]
+                                                                 + f.amount[4:].tolist()))
+    problems = [p for p in _problems(tiny_study_dir) if p.column == "amount"]
+    assert [(p.row, p.value) for p in problems] == [(2, "1,2x"), (4, "1e"), (5, "1,2x")]
+    assert all("not a number" in p.message for p in problems)

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Protocol
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from .._map_unique import found_in
 from ..errors import ProblemList
 from ..schema import TABLES
 from ..settings import M2_PER_MU, SETTING_ALIASES, Settings, check_settings
@@ -453,10 +455,9 @@ def _check_rows_accounted(stats: dict[str, RawTable], tables: dict, problems: Pr
         frame = tables.get(name)
         if frame is None or ROW not in frame:
             continue
-        loaded = set(pd.unique(frame[ROW]))
-        dropped = {r for r, _ in raw.dropped}
-        read = set(pd.unique(raw.frame[ROW])) | dropped
-        lost = sorted(read - loaded - dropped)
+        dropped = np.array([r for r, _ in raw.dropped], dtype=np.int64)
+        lost = np.setdiff1d(raw.frame[ROW].to_numpy(dtype=np.int64),
+                            np.union1d(frame[ROW].to_numpy(dtype=np.int64), dropped)).tolist()  # sorted
         if lost:
             problems.error(raw.file, f"{len(lost)} data row(s) were read but not loaded (rows "
                            f"{', '.join(map(str, lost[:10]))})", row=int(lost[0]),
@@ -491,7 +492,7 @@ def warn_missing_data(tables: dict, files: dict, problems: ProblemList) -> None:
         t = tables.get(name)
         if t is None or "village_id" not in t:
             continue
-        lacking = villages.loc[~villages["village_id"].isin(pd.unique(t["village_id"]))]
+        lacking = villages.loc[~found_in(villages["village_id"], t["village_id"])]
         for _, row in lacking.head(20).iterrows():
             problems.warning(files[name], f"village {row['village_id']} ({row.get('village_name', '')}) "
                              f"has no rows in this table", row=int(row[ROW]) if ROW in row else None)

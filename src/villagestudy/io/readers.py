@@ -467,6 +467,9 @@ def read_grid_table(path: Path, grid: list[list[object]], expected: set[str], pr
     return raw
 
 
+_DIGITS = r"[0-9 .,+\-]*"
+
+
 def _drop_total_rows(frame: pd.DataFrame, raw: RawTable, key: str | None, problems: ProblemList) -> pd.DataFrame:
     """Drop total rows (合计/总计/小计): a marker in one of the first text columns and no id of its own."""
     if frame.empty:
@@ -474,7 +477,10 @@ def _drop_total_rows(frame: pd.DataFrame, raw: RawTable, key: str | None, proble
     text_cols = [c for c in frame.columns if c != ROW][:4]
     is_total = pd.Series(False, index=frame.index)
     for c in text_cols:
-        is_total |= map_unique(frame[c], is_total_marker).fillna(False).astype(bool)
+        # digits and separators are never a marker: ids and amounts skip the per-value check
+        words = ~frame[c].astype("str").str.fullmatch(_DIGITS, na=True).to_numpy(dtype=bool)
+        if words.any():
+            is_total[words] |= map_unique(frame.loc[words, c], is_total_marker).fillna(False).astype(bool)
     if key is not None and key in frame.columns and is_total.any():
         # a row with an id of its own is data (a village named 合计村)
         marked = is_total[is_total].index

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .._map_unique import map_unique
+from .._map_unique import found_in, map_unique
 from ..errors import ProblemList
 from ..schema import INCOME_CATEGORIES, TABLES, Table
 from ..settings import AREA_UNITS, M2_PER_MU, MONEY_UNITS, Settings
@@ -77,15 +77,25 @@ def _to_number(frame: pd.DataFrame, column: str, file: str, problems: ProblemLis
     s = frame[column]
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         return s.astype("float64")
-    text = map_unique(s, lambda v: str(v).replace(",", "").replace("，", "").strip() or None)
-    num = pd.to_numeric(text, errors="coerce")
-    bad = text.notna() & num.isna()
+    # converted once per distinct value: a province's income table has half a million cells of five years
+    codes, distinct = pd.factorize(s, use_na_sentinel=True)
+    text = _number_text(pd.Series(distinct, dtype=object))
+    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+    not_number = (text.notna() & np.isnan(values)).to_numpy()
+    num = pd.Series(np.append(values, np.nan)[codes], index=s.index, name=column)  # code -1 (missing): the last
+    bad = pd.Series(np.append(not_number, False)[codes], index=s.index)
     for idx in bad[bad].index[:_MAX_LISTED]:
         problems.error(file, "not a number", row=int(frame.at[idx, ROW]), column=column,
                        value=s.at[idx], expected="a number")
     if bad.sum() > _MAX_LISTED:
         problems.error(file, f"... and {int(bad.sum()) - _MAX_LISTED} more cells that are not numbers", column=column)
     return num.astype("float64")
+
+
+def _number_text(values: pd.Series) -> pd.Series:
+    """Each value as text without thousands separators (1,234 or 1，234) or surrounding spaces; empty -> missing."""
+    text = values.astype("str").str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.strip()
+    return text.where(text != "")
 
 
 def _to_id(s: pd.Series) -> pd.Series:
@@ -348,7 +358,7 @@ def check_grid_parents(grids: pd.DataFrame, file: str, problems: ProblemList, *,
 
 
 def _unknown(frame: pd.DataFrame, column: str, known: set, file: str, expected: str, problems: ProblemList) -> None:
-    bad = frame[column].notna() & ~frame[column].isin(known)
+    bad = frame[column].notna() & ~found_in(frame[column], list(known))
     for idx in bad[bad].index[:_MAX_LISTED]:
         problems.error(file, "unknown id", row=int(frame.at[idx, ROW]), column=column, value=frame.at[idx, column],
                        expected=expected)
