@@ -4,10 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from villagestudy import catalog, compute_indicators, load_study
 from villagestudy.datasets import get_path
 from villagestudy.index import alpha_table, build_index, indicator_pillar_table, redundant_pairs
+from villagestudy.index.diagnostics import pairwise_correlation
 
 
 def test_redundant_pairs_by_hand():
@@ -54,3 +57,19 @@ def test_default_structure_counts_no_dimension_twice_on_the_sample():
     named = {frozenset(p) for p in pairs[["id", "other"]].values.tolist()}
     assert frozenset({"simpson_index", "januszewski_index"}) in named
     assert frozenset({"income_per_resident_yuan", "operating_income_per_resident_yuan"}) in named
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 6), st.sampled_from([0.0, 0.2, 0.6]))
+def test_pairwise_correlation_is_pandas_spearman(seed, n_units, n_columns, gaps):
+    """Over each pair's shared units, ties averaged, too few units or a constant column NaN: as pandas."""
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 4, size=(n_units, n_columns)).astype(float)  # small integers: many ties
+    values[rng.random(values.shape) < gaps] = np.nan
+    if n_columns > 2:
+        values[:, 2] = 1.0  # constant
+        values[: n_units // 2, 1] = np.nan  # a block of gaps shared by no other column
+    frame = pd.DataFrame(values, columns=[f"i{k}" for k in range(n_columns)])
+    expected = frame.corr(method="spearman", min_periods=5)
+    got = pairwise_correlation(frame, min_periods=5)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, atol=1e-12, rtol=0)
