@@ -279,3 +279,21 @@ def test_villages_naming_their_town_get_its_code(tiny_study_dir):
     with pytest.raises(vs.StudyError) as err:
         vs.load_study(tiny_study_dir)
     assert any(p.row == 3 and p.column == "town_name" and p.value == "北镇" for p in err.value.problems)
+
+
+def test_a_row_read_but_neither_loaded_nor_dropped_is_an_error():
+    """The loader's own safety net: every data row read is loaded, or dropped with a reason."""
+    from villagestudy.errors import ProblemList
+    from villagestudy.io.load import _check_rows_accounted
+    from villagestudy.io.readers import ROW, RawTable
+
+    raw = RawTable(pd.DataFrame({ROW: [2, 3, 4, 5, 6, 7]}), "income.csv", dropped=[(4, "total row (合计)")])
+    loaded = pd.DataFrame({ROW: [2, 3, 5]})
+    problems = ProblemList()
+    _check_rows_accounted({"income": raw}, {"income": loaded}, problems)
+    [error] = problems.errors
+    assert error.file == "income.csv" and error.row == 6 and "2 data row(s)" in error.message
+    assert "rows 6, 7" in error.message
+    fine = ProblemList()
+    _check_rows_accounted({"income": raw}, {"income": pd.DataFrame({ROW: [2, 3, 5, 6, 7]})}, fine)
+    assert not fine.errors
