@@ -192,6 +192,16 @@ def test_fingerprint_stable_across_formats(tiny_study_dir):
     assert vs.load_study(tiny_study_dir).fingerprint != before
 
 
+def test_fingerprint_changes_when_a_boundary_moves(tiny_study_dir):
+    import shapely
+
+    before = vs.load_study(tiny_study_dir).fingerprint
+    parcels = gpd.read_file(tiny_study_dir / "parcels.gpkg")
+    parcels.loc[0, "geometry"] = shapely.affinity.translate(parcels.geometry[0], xoff=0.5)
+    parcels.to_file(tiny_study_dir / "parcels.gpkg", layer="parcels")
+    assert vs.load_study(tiny_study_dir).fingerprint != before
+
+
 def test_fingerprint_of_other_settings_hashes_the_tables_once(tiny_study_dir, monkeypatch):
     import pickle
 
