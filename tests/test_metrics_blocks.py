@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from villagestudy.metrics import Notes
-from villagestudy.metrics.blocks import adjacent_pairs, block_table, check_projected, find_blocks
+from villagestudy.metrics.blocks import adjacent_pairs, block_table, check_projected, distinct_count, find_blocks
 from villagestudy.metrics.land import (block_count, contiguous_share, effective_mesh_ratio, effective_mesh_size_mu,
                                        farmland_area_mu, owner_mesh_ratio, owners_per_block_am, shape_index_am)
 
@@ -340,3 +340,13 @@ def test_public_functions_have_examples():
         if callable(fn):
             assert fn.__doc__ and "Examples" in fn.__doc__, name
             assert "{params}" not in fn.__doc__, name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 6), st.integers(-1, 9)), max_size=60))
+def test_distinct_count_counts_each_item_once_per_group(pairs):
+    """Against a count of distinct (group, item) pairs written out by hand; missing codes (-1) left out."""
+    group = np.array([g for g, _ in pairs], dtype=np.int64)
+    item = np.array([i for _, i in pairs], dtype=np.int64)
+    expected = [len({i for g, i in pairs if g == k and i >= 0}) for k in range(7)]
+    assert distinct_count(group, item, 7).tolist() == expected

@@ -37,6 +37,8 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .._map_unique import sorted_distinct
+
 __all__ = ["find_blocks", "block_table", "adjacent_pairs", "check_projected", "geometry_array"]
 
 #: methods of :func:`adjacent_pairs`
@@ -305,7 +307,7 @@ def distinct_count(group: np.ndarray, item: np.ndarray, n_groups: int) -> np.nda
     if not ok.any():
         return np.zeros(n_groups, dtype=np.int64)
     width = int(item[ok].max()) + 1
-    pairs = np.unique(group[ok] * width + item[ok])
+    pairs = sorted_distinct(group[ok] * width + item[ok])
     return np.bincount(pairs // width, minlength=n_groups)
 
 
