@@ -43,8 +43,8 @@ def found_in(items: pd.Index | pd.Series, values) -> np.ndarray:
 def sorted_distinct(values: np.ndarray) -> np.ndarray:
     """The distinct values of a 1-d array, ascending: ``np.unique(values)`` by one sort.
 
-    numpy 2.4's ``unique`` finds the distinct values through a hash table
-    first: 2.4 s for two million codes of parcels, against 0.03 s for a sort.
+    numpy 2.4's ``unique`` is slow on many distinct integers: measured 2.4 s
+    for two million codes, against 0.03 s for one sort.
 
     Examples
     --------
