@@ -214,12 +214,12 @@ def test_cli_help_for_every_command():
 
 
 def test_amounts_written_for_people_are_read_as_numbers(tiny_study_dir):
-    """Thousands separators (ASCII and full-width), surrounding and full-width spaces."""
-    written = ["60,000", "30，000", "\u3000 12000 ", " 1,000\xa0"]
-    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=written + f.amount[4:].tolist()))
+    """Thousands separators (ASCII and full-width), full-width digits, surrounding and full-width spaces."""
+    written = ["60,000", "30，000", "\u3000 12000 ", " 1,000\xa0", "２，５００．５"]
+    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=written + f.amount[5:].tolist()))
     income = vs.load_study(tiny_study_dir).income
     assert income["amount_yuan"].dtype == "float64"
-    assert income["amount_yuan"].head(4).tolist() == [60000.0, 30000.0, 12000.0, 1000.0]
+    assert income["amount_yuan"].head(5).tolist() == [60000.0, 30000.0, 12000.0, 1000.0, 2500.5]
 
 
 def test_every_cell_that_is_not_a_number_is_named(tiny_study_dir):

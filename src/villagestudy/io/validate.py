@@ -93,8 +93,9 @@ def _to_number(frame: pd.DataFrame, column: str, file: str, problems: ProblemLis
 
 
 def _number_text(values: pd.Series) -> pd.Series:
-    """Each value as text without thousands separators (1,234 or 1，234) or surrounding spaces; empty -> missing."""
-    text = values.astype("str").str.replace(",", "", regex=False).str.replace("，", "", regex=False).str.strip()
+    """Each value as text: full-width characters as their ASCII forms (NFKC: １２３，４．５ -> 123,4.5),
+    without thousands separators or surrounding spaces; empty -> missing."""
+    text = values.astype("str").str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
     return text.where(text != "")
 
 
