@@ -223,8 +223,9 @@ def test_amounts_written_for_people_are_read_as_numbers(tiny_study_dir):
 
 
 def test_every_cell_that_is_not_a_number_is_named(tiny_study_dir):
-    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=["1,2x", f.amount[1], "1e", "1,2x"]
+    # a superscript is not read as a digit (10⁴ is not 104)
+    _edit(tiny_study_dir, "income.csv", lambda f: f.assign(amount=["1,2x", "10⁴", "1e", "1,2x"]
                                                                  + f.amount[4:].tolist()))
     problems = [p for p in _problems(tiny_study_dir) if p.column == "amount"]
-    assert [(p.row, p.value) for p in problems] == [(2, "1,2x"), (4, "1e"), (5, "1,2x")]
+    assert [(p.row, p.value) for p in problems] == [(2, "1,2x"), (3, "10⁴"), (4, "1e"), (5, "1,2x")]
     assert all("not a number" in p.message for p in problems)

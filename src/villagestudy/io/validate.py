@@ -92,10 +92,15 @@ def _to_number(frame: pd.DataFrame, column: str, file: str, problems: ProblemLis
     return num.astype("float64")
 
 
+#: the full-width forms of ASCII (U+FF01-FF5E) and the ideographic space, as Chinese input methods type them;
+#: not all of NFKC, which would also read a superscript 10⁴ as 104
+_FULLWIDTH_ASCII = {**{0xFF01 + k: 0x21 + k for k in range(94)}, 0x3000: 0x20}
+
+
 def _number_text(values: pd.Series) -> pd.Series:
-    """Each value as text: full-width characters as their ASCII forms (NFKC: １２３，４．５ -> 123,4.5),
-    without thousands separators or surrounding spaces; empty -> missing."""
-    text = values.astype("str").str.normalize("NFKC").str.replace(",", "", regex=False).str.strip()
+    """Each value as text: full-width digits and signs as ASCII (１，２３４．５ -> 1,234.5), without
+    thousands separators or surrounding spaces; empty -> missing."""
+    text = values.astype("str").str.translate(_FULLWIDTH_ASCII).str.replace(",", "", regex=False).str.strip()
     return text.where(text != "")
 
 
