@@ -192,7 +192,7 @@ def test_fingerprint_stable_across_formats(tiny_study_dir):
     assert vs.load_study(tiny_study_dir).fingerprint != before
 
 
-def test_fingerprint_changes_when_a_boundary_moves(tiny_study_dir):
+def test_fingerprint_changes_when_a_parcel_moves(tiny_study_dir):
     import shapely
 
     before = vs.load_study(tiny_study_dir).fingerprint
